@@ -1,0 +1,1 @@
+"""Vigil's domain core: sources, posts, rollups, spikes, alerts and reports. Imports no Celery."""

@@ -1,0 +1,92 @@
+"""Settings: every VIGIL_* environment variable, and nothing else reads the environment."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "vigil"
+
+
+class Settings(BaseSettings):
+    """Configuration of one Vigil process; the defaults give the embedded mode (SQLite, in-process worker)."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    broker_url: str = "memory://"
+    result_backend: str = "cache+memory://"
+    pseudonym_key: SecretStr | None = None
+    model_dir: Path | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "vigil@localhost"
+    smtp_starttls: bool = True
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_s: float = 10.0
+
+    http_timeout_s: float = 20.0
+    http_max_bytes: int = 10 * 1024 * 1024
+    max_post_chars: int = 20_000
+    ingest_batch_size: int = 500
+    classify_batch_size: int = 500
+
+    spike_baseline_days: int = 28
+    spike_min_count: int = 5
+    spike_cooldown_days: int = 3
+    beat_poll_seconds: float = 60.0
+    beat_spike_seconds: float = 300.0
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("pseudonym_key", "webhook_secret", "smtp_password")
+    @classmethod
+    def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("refusing a placeholder secret; generate one with `openssl rand -hex 32`")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no servers are configured: SQLite and an in-process worker."""
+        return self.broker_url.startswith("memory://")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'vigil.db'}"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def author_key(self) -> bytes:
+        """The HMAC key for author pseudonyms; the embedded mode keeps a generated one in the data dir."""
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value().encode()
+        if not self.sqlalchemy_url.startswith("sqlite"):
+            raise RuntimeError("VIGIL_PSEUDONYM_KEY must be set when using a server database")
+        key_file = self.data_dir / "pseudonym.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,197 @@
+"""The stored data: sources, posts, classifications, rollups, alerts, subscribers, report runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from monitor.db import Base
+
+# JSONB on PostgreSQL, plain JSON elsewhere (SQLite in the embedded mode).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# BIGINT ids on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Source(Base):
+    """A feed, API timeline or file that posts come from, with its polling state."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # rss | mastodon | file
+    locator: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(8))
+    poll_interval_s: Mapped[int] = mapped_column(Integer, default=900)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_sources_due", "enabled", "next_due_at"),)
+
+
+class Post(Base):
+    """One collected post or article, unique per (source, external id)."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    country: Mapped[str] = mapped_column(String(2))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    collected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    author_pseudonym: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    source: Mapped[Source] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id", name="uq_posts_source_external"),
+        Index("ix_posts_country_published", "country", "published_at"),
+    )
+
+
+class Classification(Base):
+    """The current classification of a post; re-classification overwrites it and records the model version."""
+
+    __tablename__ = "classifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), unique=True
+    )
+    model_version: Mapped[str] = mapped_column(String(64))
+    antisemitic: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[float] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(32))
+    triggers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    language_covered: Mapped[bool] = mapped_column(Boolean, default=True)
+    classified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_classifications_model_version", "model_version"),)
+
+
+class Rollup(Base):
+    """Counts per (country, day, category, trigger); '*' in a key column means all values of it."""
+
+    __tablename__ = "rollups"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(64), primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer)
+    antisemitic: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_rollups_day", "day"),)
+
+
+class Alert(Base):
+    """A spike or data-gap event for a country, kept open and updated while it lasts."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(20))  # spike | no_data
+    metric: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    severity: Mapped[str] = mapped_column(String(20))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    last_seen_on: Mapped[dt.date] = mapped_column(Date)
+    observed: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("country", "kind", "metric", "started_on", name="uq_alerts_event"),
+        Index("ix_alerts_country_status", "country", "status"),
+    )
+
+
+class Subscriber(Base):
+    """An NGO staff member who receives reports and alerts for some countries."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    countries: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    min_severity: Mapped[str] = mapped_column(String(20), default="warning")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportRun(Base):
+    """One rendering (and sending) of a weekly report, claimed by its (scope, ISO week) key."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200))  # "subscriber:<id>" or "manual:<countries>"
+    iso_week: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default="working")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    path: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("scope", "iso_week", name="uq_report_runs_scope_week"),)
+
+
+class IngestError(Base):
+    """A rejected row or a failed fetch, kept so that nothing is silently dropped."""
+
+    __tablename__ = "ingest_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    location: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_ingest_errors_source", "source_id", "created_at"),)
