@@ -3,6 +3,8 @@ each test inside a transaction that is rolled back; Redis on a database of its o
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -48,7 +50,8 @@ def drop_database(admin_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def pg_url(pytestconfig, pg_admin_url):
     """A migrated database for this test worker."""
-    name = f"vigil_test_{_worker(pytestconfig)}"
+    # The pid keeps concurrent test runs on one server (two checkouts, CI beside a developer) apart.
+    name = f"vigil_test_{_worker(pytestconfig)}_{os.getpid()}"
     url = create_database(pg_admin_url, name)
     command.upgrade(alembic_config(url), "head")
     yield url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import create_engine, inspect
 
 from alembic import command
@@ -10,7 +12,7 @@ from tests.conftest import create_database, drop_database
 
 
 def test_upgrade_check_and_round_trip(pg_admin_url, pytestconfig):
-    name = "vigil_migr_" + getattr(pytestconfig, "workerinput", {}).get("workerid", "main")
+    name = f"vigil_migr_{getattr(pytestconfig, 'workerinput', {}).get('workerid', 'main')}_{os.getpid()}"
     url = create_database(pg_admin_url, name)
     cfg = alembic_config(url)
     try:

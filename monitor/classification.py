@@ -1,0 +1,82 @@
+"""The classification stage: read stored posts, run the model in batches, upsert their classifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Protocol
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.db import insert_for
+from monitor.models import Classification, Post
+
+log = structlog.get_logger(__name__)
+
+
+class Predictor(Protocol):
+    version: str
+
+    def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list: ...
+
+
+def classify_posts(
+    session: Session, post_ids: Sequence[int], model: Predictor, *, force: bool = False
+) -> dict[str, set[dt.date]]:
+    """Classify the given posts still lacking this model's classification; return the days touched per country."""
+    query = (
+        select(Post.id, Post.text, Post.language, Post.country, Post.published_at)
+        .outerjoin(Classification, Classification.post_id == Post.id)
+        .where(Post.id.in_(list(post_ids)))
+        .order_by(Post.id)
+    )
+    if not force:
+        # Only the rows still left to do: a redelivered task changes nothing twice.
+        query = query.where(
+            (Classification.id.is_(None)) | (Classification.model_version != model.version)
+        )
+    rows = session.execute(query).all()
+    touched: dict[str, set[dt.date]] = defaultdict(set)
+    if not rows:
+        return touched
+    predictions = model.predict([r.text for r in rows], [r.language for r in rows])
+    now = dt.datetime.now(dt.timezone.utc)
+    values = []
+    for row, pred in zip(rows, predictions, strict=True):
+        values.append({
+            "post_id": row.id,
+            "model_version": model.version,
+            "antisemitic": bool(pred.antisemitic),
+            "score": float(pred.score),
+            "category": pred.category,
+            "triggers": list(pred.triggers),
+            "language_covered": bool(pred.language_covered),
+            "classified_at": now,
+        })
+        touched[row.country].add(row.published_at.astimezone(dt.timezone.utc).date())
+    stmt = insert_for(session, Classification.__table__).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["post_id"],
+        set_={c: stmt.excluded[c] for c in ("model_version", "antisemitic", "score", "category",
+                                            "triggers", "language_covered", "classified_at")},
+    )
+    session.execute(stmt)
+    log.info("posts_classified", count=len(values), model_version=model.version,
+             antisemitic=sum(v["antisemitic"] for v in values))
+    return touched
+
+
+def posts_needing_classification(session: Session, model_version: str, after_id: int = 0,
+                                 limit: int = 5000) -> list[int]:
+    """Ids of posts with no classification by `model_version`, in id order, for reclassification batches."""
+    return list(session.scalars(
+        select(Post.id)
+        .outerjoin(Classification, Classification.post_id == Post.id)
+        .where(Post.id > after_id)
+        .where((Classification.id.is_(None)) | (Classification.model_version != model_version))
+        .order_by(Post.id)
+        .limit(limit)
+    ))

@@ -1,0 +1,1 @@
+"""The embedded demo's sample data: written by the project, fictional, generated on the fly."""

@@ -1,0 +1,145 @@
+"""Normalise raw posts and store them idempotently in batches; record every rejected row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+import structlog
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from monitor.countries import CountryError, validate_country
+from monitor.db import insert_for
+from monitor.language import resolve_language
+from monitor.models import IngestError, Post, Source
+from monitor.privacy import content_hash, pseudonymise
+from monitor.sources import RawPost, RowError
+
+log = structlog.get_logger(__name__)
+
+RAW_KEEP_CHARS = 65_536  # a rejected row is kept up to this size; the error says when it was cut
+
+
+@dataclass
+class IngestResult:
+    """Counts of one ingest and the ids of the posts that are new."""
+
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    new_post_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.new_post_ids.extend(other.new_post_ids)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What ingest needs from the settings."""
+
+    author_key: bytes
+    max_post_chars: int = 20_000
+    batch_size: int = 500
+
+
+def normalise_post(raw: RawPost, source: Source, opts: IngestOptions, now: dt.datetime) -> dict:
+    """A row for the posts table, or ValueError with a reason a person can act on."""
+    text = (raw.text or "").replace("\x00", "").strip()
+    if not text:
+        raise ValueError("post has no text")
+    if len(text) > opts.max_post_chars:
+        raise ValueError(f"post text is {len(text)} characters, over the {opts.max_post_chars} limit")
+    external_id = (raw.external_id or "").strip()
+    if not external_id:
+        raise ValueError("post has no id")
+    if len(external_id) > 512:
+        raise ValueError("post id is longer than 512 characters")
+    try:
+        country = validate_country(raw.country) if raw.country else source.country
+    except CountryError as exc:
+        raise ValueError(str(exc)) from None
+    published = raw.published_at or now
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=dt.timezone.utc)
+    return {
+        "source_id": source.id,
+        "external_id": external_id,
+        "url": raw.url,
+        "title": (raw.title or None) and raw.title.replace("\x00", "")[:1000],
+        "text": text,
+        "language": resolve_language(raw.language, text) or source.language,
+        "country": country,
+        "published_at": published.astimezone(dt.timezone.utc),
+        "collected_at": now,
+        "author_pseudonym": pseudonymise(raw.author, opts.author_key),
+        "content_hash": content_hash(text),
+    }
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def record_errors(session: Session, source_id: int | None, errors: list[RowError]) -> None:
+    """Keep rejected rows and failed fetches where an operator can see them."""
+    if not errors:
+        return
+    rows = []
+    for err in errors:
+        raw = err.raw
+        message = err.error
+        if raw is not None and len(raw) > RAW_KEEP_CHARS:
+            message = f"{message} (raw row cut to {RAW_KEEP_CHARS} of {len(raw)} characters)"
+            raw = raw[:RAW_KEEP_CHARS]
+        rows.append({"source_id": source_id, "location": err.location[:200], "error": message,
+                     "raw": raw.replace("\x00", "") if raw else raw})
+    session.execute(insert(IngestError), rows)
+
+
+def _insert_posts(session: Session, rows: list[dict]) -> list[int]:
+    stmt = (
+        insert_for(session, Post.__table__)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        .returning(Post.__table__.c.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def store_posts(
+    session: Session,
+    source: Source,
+    items: Iterable[RawPost | RowError],
+    opts: IngestOptions,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Store posts in batches with INSERT ... ON CONFLICT DO NOTHING; bad rows become IngestErrors."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    result = IngestResult()
+    for batch in _batches(items, opts.batch_size):
+        rows: list[dict] = []
+        errors: list[RowError] = []
+        for item in batch:
+            if isinstance(item, RowError):
+                errors.append(item)
+                continue
+            try:
+                rows.append(normalise_post(item, source, opts, now))
+            except ValueError as exc:
+                errors.append(RowError(location=f"id {item.external_id[:100]}", error=str(exc),
+                                       raw=item.text))
+        new_ids = _insert_posts(session, rows) if rows else []
+        record_errors(session, source.id, errors)
+        result.add(IngestResult(stored=len(new_ids), duplicates=len(rows) - len(new_ids),
+                                rejected=len(errors), new_post_ids=new_ids))
+    log.info("posts_stored", source_id=source.id, country=source.country, stored=result.stored,
+             duplicates=result.duplicates, rejected=result.rejected)
+    return result

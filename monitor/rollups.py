@@ -1,0 +1,92 @@
+"""Daily aggregates per (country, day, category, trigger), recomputed for a window, never incremented."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from monitor.db import insert_for
+from monitor.models import Classification, Post, Rollup
+
+ALL = "*"
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+    return start, start + dt.timedelta(days=1)
+
+
+def count_cells(rows: Iterable[tuple[bool | None, str | None, list[str] | None]]) -> dict[tuple[str, str], list[int]]:
+    """Cells (category, trigger) -> [posts, antisemitic] from (antisemitic, category, triggers) rows.
+
+    Unclassified posts (antisemitic None) count in the ('*','*') volume only.
+    """
+    cells: dict[tuple[str, str], list[int]] = {}
+
+    def bump(key: tuple[str, str], hostile: bool) -> None:
+        cell = cells.setdefault(key, [0, 0])
+        cell[0] += 1
+        cell[1] += int(hostile)
+
+    for antisemitic, category, triggers in rows:
+        hostile = bool(antisemitic)
+        bump((ALL, ALL), hostile)
+        if antisemitic is None:
+            continue
+        bump((category or "none", ALL), hostile)
+        for trigger in dict.fromkeys(triggers or ()):
+            bump((ALL, trigger), hostile)
+            if hostile:
+                bump((category or "none", trigger), hostile)
+    return cells
+
+
+def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -> int:
+    """Recompute the rollups of `country` for `days` from posts and classifications; return cells written."""
+    written = 0
+    now = dt.datetime.now(dt.timezone.utc)
+    for day in sorted(set(days)):
+        start, end = _day_bounds(day)
+        rows = session.execute(
+            select(Classification.antisemitic, Classification.category, Classification.triggers)
+            .select_from(Post)
+            .outerjoin(Classification, Classification.post_id == Post.id)
+            .where(Post.country == country, Post.published_at >= start, Post.published_at < end)
+        ).all()
+        cells = count_cells(rows)
+        stale = delete(Rollup).where(Rollup.country == country, Rollup.day == day)
+        if cells:
+            stale = stale.where(tuple_(Rollup.category, Rollup.trigger).not_in(list(cells)))
+        session.execute(stale)
+        if not cells:
+            continue
+        values = [
+            {"country": country, "day": day, "category": cat, "trigger": trig,
+             "posts": n, "antisemitic": a, "computed_at": now}
+            for (cat, trig), (n, a) in cells.items()
+        ]
+        stmt = insert_for(session, Rollup.__table__).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["country", "day", "category", "trigger"],
+            set_={"posts": stmt.excluded.posts, "antisemitic": stmt.excluded.antisemitic,
+                  "computed_at": stmt.excluded.computed_at},
+        )
+        session.execute(stmt)
+        written += len(values)
+    return written
+
+
+def daily_series(session: Session, country: str, start: dt.date, end: dt.date,
+                 category: str = ALL, trigger: str = ALL) -> dict[dt.date, tuple[int, int]]:
+    """{day: (posts, antisemitic)} for days in [start, end] that have data; a missing day means no data."""
+    rows = session.execute(
+        select(Rollup.day, Rollup.posts, Rollup.antisemitic).where(
+            and_(Rollup.country == country, Rollup.category == category, Rollup.trigger == trigger,
+                 Rollup.day >= start, Rollup.day <= end)
+        )
+    ).all()
+    return {r.day: (r.posts, r.antisemitic) for r in rows}

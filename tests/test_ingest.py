@@ -1,0 +1,77 @@
+"""Storing posts: batches, idempotency, pseudonyms, and every bad row recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from monitor.ingest import IngestOptions, store_posts
+from monitor.models import IngestError, Post
+from monitor.privacy import pseudonymise
+from monitor.sources import RawPost, RowError
+from tests.factories import KEY, make_source
+
+OPTS = IngestOptions(author_key=KEY, max_post_chars=1000, batch_size=3)
+WHEN = dt.datetime(2024, 2, 20, 9, 30, tzinfo=dt.timezone.utc)
+
+
+def _raw(i: int, **kw) -> RawPost:
+    return RawPost(external_id=kw.pop("external_id", f"id-{i}"), text=kw.pop("text", f"Post number {i} about the weather"),
+                   author=kw.pop("author", "@someone"), published_at=kw.pop("published_at", WHEN), **kw)
+
+
+def test_store_is_idempotent_and_counts_duplicates(db_session):
+    source = make_source(db_session)
+    first = store_posts(db_session, source, [_raw(i) for i in range(7)], OPTS)
+    assert (first.stored, first.duplicates, first.rejected) == (7, 0, 0)
+    assert len(first.new_post_ids) == 7
+    again = store_posts(db_session, source, [_raw(i) for i in range(9)], OPTS)
+    assert (again.stored, again.duplicates, again.rejected) == (2, 7, 0)
+    assert db_session.scalar(select(func.count()).select_from(Post)) == 9
+
+
+def test_authors_are_pseudonymised_with_the_key(db_session):
+    source = make_source(db_session)
+    store_posts(db_session, source, [_raw(1, author="@Alice"), _raw(2, author="alice")], OPTS)
+    pseudonyms = set(db_session.scalars(select(Post.author_pseudonym)))
+    assert pseudonyms == {pseudonymise("alice", KEY)}
+    assert "alice" not in next(iter(pseudonyms))
+    assert pseudonymise("alice", b"another key") != pseudonymise("alice", KEY)
+
+
+def test_bad_rows_are_recorded_and_the_rest_is_stored(db_session):
+    source = make_source(db_session, country="AM")
+    items = [
+        _raw(1),
+        _raw(2, text="   "),
+        _raw(3, text="x" * 5000),
+        _raw(4, country="XX"),
+        RowError(location="line 7", error="line 7: invalid UTF-8", raw="\\xff\\xfe"),
+        _raw(5, text="nul\x00 bytes are dropped", country="de"),
+        _raw(6, published_at=None),
+    ]
+    result = store_posts(db_session, source, items, OPTS)
+    assert (result.stored, result.rejected) == (3, 4)
+    errors = {e.error for e in db_session.scalars(select(IngestError).where(IngestError.source_id == source.id))}
+    assert "post has no text" in errors
+    assert any("over the 1000 limit" in e for e in errors)
+    assert any("country code" in e for e in errors)
+    assert "line 7: invalid UTF-8" in errors
+    giant = db_session.scalar(select(IngestError).where(IngestError.error.like("%limit%")))
+    assert len(giant.raw) == 5000  # the rejected text is kept, not lost
+    de = db_session.scalar(select(Post).where(Post.external_id == "id-5"))
+    assert de.country == "DE" and "\x00" not in de.text
+    undated = db_session.scalar(select(Post).where(Post.external_id == "id-6"))
+    assert undated.published_at is not None  # falls back to the collection time
+
+
+def test_language_comes_from_platform_then_detection(db_session):
+    source = make_source(db_session)
+    store_posts(db_session, source, [
+        _raw(1, language="hy", text="Any text at all"),
+        _raw(2, text="Сегодня в Ереване снова пробки, выезжайте пораньше, пожалуйста."),
+    ], OPTS)
+    langs = dict(db_session.execute(select(Post.external_id, Post.language)).all())
+    assert langs["id-1"] == "hy"
+    assert langs["id-2"] == "ru"

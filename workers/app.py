@@ -1,0 +1,49 @@
+"""The Celery app, configured from Settings; the whole beat timetable is in one dict."""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+
+from monitor.config import Settings, get_settings
+
+
+def beat_schedule(settings: Settings) -> dict:
+    """Beat only schedules; every task it sends is safe to run twice."""
+    return {
+        "poll-due-sources": {"task": "workers.tasks.poll_due_sources",
+                             "schedule": settings.beat_poll_seconds},
+        "check-spikes": {"task": "workers.tasks.check_all_spikes",
+                         "schedule": settings.beat_spike_seconds},
+        "weekly-report": {"task": "workers.tasks.render_weekly_report",
+                          "schedule": crontab(minute=0, hour=5, day_of_week="mon")},
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    celery = Celery("vigil", include=["workers.tasks"])
+    celery.conf.update(
+        broker_url=settings.broker_url,
+        result_backend=settings.result_backend,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="vigil",
+        result_expires=3600,
+        broker_connection_retry_on_startup=True,
+        # A task that outlives the visibility timeout is redelivered; ours are idempotent, but keep
+        # it above the longest task so that redelivery means a lost worker, not a slow one.
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        beat_schedule=beat_schedule(settings),
+    )
+    return celery
+
+
+app = create_app()

@@ -1,0 +1,158 @@
+"""Thin tasks: ids, dates and country codes in; open a session; call one monitor/classifiers function.
+
+Each task owns its transaction and sends follow-up tasks only after it committed. Every task is
+safe to run twice: the functions it calls select only the rows still left to do, or upsert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import islice
+
+import structlog
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import distinct, select
+from sqlalchemy.exc import OperationalError as DatabaseError
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers.artifacts import load_model
+from monitor import alerts, classification, polling, reporting, rollups
+from monitor.config import get_settings
+from monitor.db import session_factory
+from monitor.ingest import IngestOptions
+from monitor.models import Source
+from monitor.spikes import SpikeParams
+from workers.app import app
+
+log = structlog.get_logger(__name__)
+
+# Retry only what a retry can fix: a database or broker that is briefly away, or a deadlock.
+TRANSIENT = (DatabaseError, BrokerError, RedisConnectionError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 600,
+         "retry_jitter": True, "max_retries": 8, "acks_late": True, "reject_on_worker_lost": True}
+
+
+def sessions() -> sessionmaker[Session]:
+    return session_factory(get_settings().sqlalchemy_url)
+
+
+def ingest_options() -> IngestOptions:
+    s = get_settings()
+    return IngestOptions(author_key=s.author_key(), max_post_chars=s.max_post_chars,
+                         batch_size=s.ingest_batch_size)
+
+
+def spike_params() -> SpikeParams:
+    s = get_settings()
+    return SpikeParams(baseline=s.spike_baseline_days, min_count=s.spike_min_count)
+
+
+def _bind(task, **values) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task.request.id, **values)
+
+
+def enqueue_classification(post_ids: list[int]) -> int:
+    """Send new post ids on in batches: one message per post would cap the pipeline near 1,000/s."""
+    size = get_settings().classify_batch_size
+    it, sent = iter(post_ids), 0
+    while chunk := list(islice(it, size)):
+        classify_posts.delay(chunk)
+        sent += 1
+    return sent
+
+
+@app.task(bind=True, **RETRY)
+def poll_due_sources(self) -> int:
+    """Beat: lease the due sources and send one poll per source."""
+    _bind(self)
+    with sessions().begin() as session:
+        ids = polling.claim_due_sources(session, dt.datetime.now(dt.timezone.utc))
+    for source_id in ids:
+        poll_source.delay(source_id)
+    return len(ids)
+
+
+@app.task(bind=True, **RETRY)
+def poll_source(self, source_id: int) -> dict:
+    """Fetch one source, store its new posts, and send them on to classification."""
+    _bind(self, source_id=source_id)
+    s = get_settings()
+    with sessions().begin() as session:
+        result = polling.poll_source(session, source_id, ingest_options(),
+                                     polling.FetchOptions(s.http_timeout_s, s.http_max_bytes))
+    if result is None:
+        return {"skipped": True}
+    enqueue_classification(result.new_post_ids)
+    return {"stored": result.stored, "duplicates": result.duplicates, "rejected": result.rejected}
+
+
+@app.task(bind=True, **RETRY)
+def classify_posts(self, post_ids: list[int]) -> int:
+    """Classify a batch of stored posts with the worker's loaded model; then recompute their rollups."""
+    _bind(self, posts=len(post_ids))
+    model = load_model(get_settings().model_dir)
+    with sessions().begin() as session:
+        touched = classification.classify_posts(session, post_ids, model)
+    for country, days in touched.items():
+        recompute_rollups.delay(country, sorted(d.isoformat() for d in days))
+    return sum(len(d) for d in touched.values())
+
+
+@app.task(bind=True, **RETRY)
+def recompute_rollups(self, country: str, days: list[str]) -> int:
+    """Recompute one country's rollups for the given ISO dates, then look for spikes."""
+    _bind(self, country=country)
+    with sessions().begin() as session:
+        written = rollups.recompute_rollups(session, country, [dt.date.fromisoformat(d) for d in days])
+    check_spikes.delay(country)
+    return written
+
+
+@app.task(bind=True, **RETRY)
+def check_spikes(self, country: str, until: str | None = None) -> list[int]:
+    """Open or update spike alerts for a country up to `until` (default today, UTC)."""
+    _bind(self, country=country)
+    s = get_settings()
+    day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
+    with sessions().begin() as session:
+        return alerts.check_spikes(session, country, day, spike_params(),
+                                   cooldown_days=s.spike_cooldown_days)
+
+
+@app.task(bind=True, **RETRY)
+def replay_spikes(self, country: str, start: str, end: str) -> list[int]:
+    """Replay spike checks day by day over stored history, as beat would have run them."""
+    _bind(self, country=country)
+    s = get_settings()
+    with sessions().begin() as session:
+        return alerts.replay_spikes(session, country, dt.date.fromisoformat(start),
+                                    dt.date.fromisoformat(end), spike_params(),
+                                    cooldown_days=s.spike_cooldown_days)
+
+
+@app.task(bind=True, **RETRY)
+def check_all_spikes(self) -> int:
+    """Beat: one spike check per country that has sources."""
+    _bind(self)
+    with sessions().begin() as session:
+        countries = list(session.scalars(select(distinct(Source.country))))
+    for country in countries:
+        check_spikes.delay(country)
+    return len(countries)
+
+
+@app.task(bind=True, **RETRY)
+def render_weekly_report(self, iso_week: str | None = None, countries: list[str] | None = None) -> dict:
+    """Render the weekly report once per (scope, ISO week); a rerun of a finished run does nothing."""
+    _bind(self, iso_week=iso_week)
+    s = get_settings()
+    week = iso_week or reporting.previous_iso_week(dt.datetime.now(dt.timezone.utc).date())
+    with sessions().begin() as session:
+        run_id = reporting.claim_run(session, week, countries)
+    if run_id is None:
+        return {"iso_week": week, "skipped": True}
+    with sessions().begin() as session:
+        run = reporting.render_run(session, run_id, s.reports_dir, countries)
+        return {"iso_week": week, "run_id": run.id, "path": run.path, "status": run.status}
