@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from alembic import command
 from migrations import alembic_config
 
+pytest_plugins = ["tests.httpserver"]
+
 
 def pytest_addoption(parser):
     parser.addoption("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
