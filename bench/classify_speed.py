@@ -1,0 +1,66 @@
+"""Benchmark: posts/s and peak RSS of Model.predict on 100,000 synthetic ~200-character posts, on one core.
+
+Run: .venv/bin/python bench/classify_speed.py [--model DIR] [--posts N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import time
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+WORDS = {
+    "en": ("the government said new report drones oil pipeline Baku Israel Azerbaijan Armenia talks minister "
+           "visit prices market weather football city council election school community synagogue holiday "
+           "festival museum history soldiers border ceasefire aid hospital students budget trade agreement "
+           "yesterday today week analysts said protest rally statement court").split(),
+    "ru": ("правительство заявило новый доклад дроны нефть трубопровод Баку Израиль Азербайджан Армения переговоры "
+           "министр визит цены рынок погода футбол город совет выборы школа община праздник музей история "
+           "солдаты граница перемирие помощь больница студенты бюджет торговля соглашение вчера сегодня").split(),
+    "hy": ("կառավարությունը հայտարարեց նոր զեկույց դրոններ նավթ Բաքու Իսրայել Ադրբեջան Հայաստան բանակցություններ "
+           "նախարար այց գներ շուկա եղանակ ֆուտբոլ քաղաք ընտրություններ դպրոց համայնք տոն թանգարան").split(),
+}
+
+
+def synthetic_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    texts, langs = [], []
+    for _ in range(n):
+        lang = rng.choice(("en", "en", "ru", "hy"))
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < 200:
+            words.append(rng.choice(WORDS[lang]))
+        texts.append(" ".join(words))
+        langs.append(lang)
+    return texts, langs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model directory (default: packaged)")
+    parser.add_argument("--posts", type=int, default=100_000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+
+    from classifiers.artifacts import load_model
+
+    model = load_model(args.model)
+    texts, langs = synthetic_posts(args.posts)
+    model.predict(texts[:1000], langs[:1000])  # warm-up
+    start = time.perf_counter()
+    preds = model.predict(texts, langs)
+    elapsed = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"model {model.version}: {len(texts)} posts (mean {sum(map(len, texts)) / len(texts):.0f} chars) "
+          f"in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} posts/s on one core; "
+          f"flagged {sum(p.antisemitic for p in preds)}; peak RSS {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

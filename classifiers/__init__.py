@@ -1,0 +1,1 @@
+"""Antisemitism classifiers: normalisation, trigger taxonomy, models, training and artifacts."""

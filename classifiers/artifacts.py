@@ -1,0 +1,147 @@
+"""Save and load model directories: model.joblib + card.json + MODEL_CARD.md.
+
+joblib files are pickles: loading one runs code. Load models only from files you trust (the packaged
+default, or a directory your own team trained); the card's sha256 check catches corruption and edits,
+not a malicious card written alongside a malicious model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import platform
+from pathlib import Path
+
+import joblib
+import numpy as np
+import scipy
+import sklearn
+
+from classifiers.categories import CATEGORIES
+from classifiers.model import Model
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "card.json"
+README_FILE = "MODEL_CARD.md"
+
+
+class ModelLoadError(RuntimeError):
+    """The model directory is missing, altered, or was built with another scikit-learn."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
+
+
+def save_model(model: Model, out: str | Path, *, training_data: list[dict], scores: dict, protocol: str) -> dict:
+    """Write model.joblib, card.json and MODEL_CARD.md into `out`; return the card."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out / MODEL_FILE, compress=("xz", 3))
+    card = {
+        "version": model.version,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "threshold": model.threshold,
+        "languages": list(model.languages),
+        "categories": list(CATEGORIES),
+        "training_data": training_data,
+        "protocol": protocol,
+        "scores": scores,
+        "libraries": library_versions(),
+        "model_file": MODEL_FILE,
+        "sha256": sha256_of(out / MODEL_FILE),
+        "size_bytes": (out / MODEL_FILE).stat().st_size,
+    }
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / README_FILE).write_text(render_card(card), encoding="utf-8")
+    return card
+
+
+def render_card(card: dict) -> str:
+    """The human-readable model card."""
+    lines = [
+        f"# Vigil antisemitism classifier {card['version']}", "",
+        f"Created {card['created']}. Threshold {card['threshold']:.4f} (chosen for best F1 on validation "
+        "rows, never on test rows). Covered languages: " + ", ".join(card["languages"]) + ".", "",
+        "Pipeline: normalisation (NFKC, casefold, URL/@mention placeholders, obfuscation folding) -> hashed "
+        "TF-IDF of word 1-2-grams and char_wb 2-5-grams -> logistic regression with sigmoid calibration. "
+        "Categories come from a second pipeline trained on the project's seed examples; triggers come "
+        "from `classifiers/triggers.yaml` at prediction time (not learned).", "",
+        "## Training data", "",
+    ]
+    lines += [f"- **{d['name']}** ({d['licence']}; credit: {d['credit']}): {d['used']}" for d in card["training_data"]]
+    lines += ["", f"## Scores ({card['protocol']})", "", "| split | rows | antisemitic | precision | recall | F1 | AUC |",
+              "|---|---|---|---|---|---|---|"]
+    for name, s in card["scores"].items():
+        if "precision" in s:
+            lines.append(f"| {name} | {s['rows']} | {s['antisemitic']} | {s['precision']} | {s['recall']} | "
+                         f"{s['f1']} | {s['auc']} |")
+    cats = card["scores"].get("heldout_categories_f1")
+    if cats:
+        lines += ["", f"Per-category F1 on {cats['rows']} held-out antisemitic seed rows (category given "
+                  "antisemitic): " + ", ".join(f"{k} {v}" for k, v in cats.items() if k != "rows") + "."]
+    lines += ["", "## Limits", "",
+              "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
+              "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
+              "for automated decisions about people.",
+              "- Russian and Armenian rest on a few hundred seed examples written by the project; treat scores in "
+              "those languages as indicative. Posts in other languages get `language_covered: false`.",
+              "- Criticism of Israeli government policy is not antisemitic by itself (IHRA); see docs/taxonomy.md.",
+              "", "## Libraries", "", ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
+              "", "`model.joblib` is a pickle: load it only from trusted files. Its sha256 is in `card.json`: "
+              f"`{card['sha256']}`.", ""]
+    return "\n".join(lines)
+
+
+def read_card(path: str | Path) -> dict:
+    card_path = Path(path) / CARD_FILE
+    if not card_path.is_file():
+        raise ModelLoadError(f"no {CARD_FILE} in {path}")
+    return json.loads(card_path.read_text(encoding="utf-8"))
+
+
+def verify_model_dir(path: str | Path) -> dict:
+    """Check the card against the running libraries and the joblib's sha256; return the card or raise ModelLoadError."""
+    path = Path(path)
+    card = read_card(path)
+    trained_with = card.get("libraries", {}).get("scikit-learn")
+    if trained_with != sklearn.__version__:
+        raise ModelLoadError(f"model in {path} was trained with scikit-learn {trained_with}, this process has "
+                             f"{sklearn.__version__}; retrain it (see docs/taxonomy.md) or install the same version")
+    model_path = path / card.get("model_file", MODEL_FILE)
+    if not model_path.is_file():
+        raise ModelLoadError(f"no {model_path.name} in {path}")
+    if sha256_of(model_path) != card.get("sha256"):
+        raise ModelLoadError(f"{model_path} does not match the sha256 in its card; refusing to load it")
+    return card
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model directory (trusted files only); None gives the packaged default, loaded once per process."""
+    if path is None:
+        return _default_model()
+    card = verify_model_dir(path)
+    model = joblib.load(Path(path) / card.get("model_file", MODEL_FILE))
+    if not isinstance(model, Model):
+        raise ModelLoadError(f"{path} does not hold a classifiers.model.Model")
+    return model
+
+
+def default_model_dir() -> Path:
+    return Path(__file__).parent / "default_model"
+
+
+@functools.lru_cache(maxsize=1)
+def _default_model() -> Model:
+    return load_model(default_model_dir())

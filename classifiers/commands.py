@@ -1,0 +1,108 @@
+"""The `train` and `classify` commands, mounted in the `vigil` CLI (runnable alone: python -m classifiers.commands)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+app = typer.Typer(help="Train and run Vigil's antisemitism classifier.", no_args_is_help=True)
+
+CLASSIFY_BATCH = 2000
+
+
+@app.command()
+def train(
+    data: Annotated[list[Path], typer.Argument(help="JSONL files of rows {text, antisemitic, lang?, category?}",
+                                               exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", help="model directory to write")],
+    isca: Annotated[Path | None, typer.Option(help="ISCA GoldStandard2024.csv (or its folder): add its "
+                                                     "isca-temporal train years and evaluate on its test years")] = None,
+    seed_weight: Annotated[float, typer.Option(help="sample weight of the JSONL rows")] = 5.0,
+) -> None:
+    """Train a model; rows with split=heldout (or hashed into it) are kept out and evaluated."""
+    from classifiers.data import read_jsonl
+    from classifiers.training import train_and_evaluate
+
+    rows = [row for path in data for row in read_jsonl(path)]
+    model, scores = train_and_evaluate(rows, out, isca=isca, seed_weight=seed_weight)
+    typer.echo(f"model {model.version} written to {out}; threshold {model.threshold:.4f}")
+    for name, s in scores.items():
+        typer.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in s.items()))
+
+
+def read_posts(stream: TextIO) -> Iterator[tuple[int, dict | None, dict | None]]:
+    """(line number, post, error row) for each non-blank input line; exactly one of post/error is set."""
+    for line_no, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, None, {"line": line_no, "error": f"not JSON: {exc.msg}"}
+            continue
+        if not isinstance(row, dict):
+            yield line_no, None, {"line": line_no, "error": "not a JSON object"}
+        elif not isinstance(row.get("text"), str) or not row["text"].strip():
+            yield line_no, None, {"id": row.get("id"), "line": line_no, "error": "missing text"}
+        else:
+            yield line_no, row, None
+
+
+def classify_stream(model, stream: TextIO, out: TextIO, batch_size: int = CLASSIFY_BATCH) -> tuple[int, int]:
+    """Classify JSONL posts from `stream` into `out` in batches, keeping input order; return (classified, errors)."""
+    done = errors = 0
+    pending: list[tuple[dict | None, dict | None]] = []
+
+    def flush() -> None:
+        posts = [p for p, _ in pending if p is not None]
+        preds = iter(model.predict([p["text"] for p in posts], [p.get("lang") for p in posts]))
+        for post, error in pending:
+            if error is not None:
+                out.write(json.dumps(error, ensure_ascii=False) + "\n")
+                continue
+            pred = next(preds)
+            out.write(json.dumps({"id": post.get("id"), "antisemitic": pred.antisemitic, "score": pred.score,
+                                  "category": pred.category, "triggers": pred.triggers,
+                                  "explanation": pred.explanation, "language_covered": pred.language_covered},
+                                 ensure_ascii=False) + "\n")
+        pending.clear()
+
+    for _, post, error in read_posts(stream):
+        pending.append((post, error))
+        done += post is not None
+        errors += error is not None
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    return done, errors
+
+
+@app.command()
+def classify(
+    input: Annotated[Path, typer.Argument(help="JSONL posts {id, text, lang?}; '-' for stdin")],  # noqa: A002
+    model_dir: Annotated[Path | None, typer.Option("--model", help="model directory (default: packaged)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="JSONL to write (default: stdout)")] = None,
+) -> None:
+    """Classify posts; bad rows become {id?, line, error} rows and the rest go on."""
+    from classifiers.artifacts import load_model
+
+    model = load_model(model_dir)
+    src = sys.stdin if str(input) == "-" else input.open(encoding="utf-8")
+    dst = sys.stdout if output is None else output.open("w", encoding="utf-8")
+    try:
+        done, errors = classify_stream(model, src, dst)
+    finally:
+        if src is not sys.stdin:
+            src.close()
+        if dst is not sys.stdout:
+            dst.close()
+    typer.echo(f"classified {done} posts, {errors} error rows (model {model.version})", err=True)
+
+
+if __name__ == "__main__":
+    app()

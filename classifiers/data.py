@@ -1,0 +1,113 @@
+"""Training rows: the packaged seeds, JSONL files, and adapters for the shared data sets (ISCA).
+
+A row is a dict {"text", "antisemitic": bool, "lang", "category", "triggers"?, "split"?, "source"}.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from classifiers.categories import check_category
+
+PACKAGE_DIR = Path(__file__).parent
+ISCA_FILE = "GoldStandard2024.csv"
+ISCA_TRAIN_YEARS = range(2019, 2022)
+ISCA_TEST_YEARS = range(2022, 2024)
+HELDOUT = "heldout"
+TRAIN = "train"
+
+
+def hash_split(text: str, heldout_percent: int = 20) -> str:
+    """Deterministic split from the text alone, so edits elsewhere never move a row between splits."""
+    bucket = int(hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:8], 16) % 100
+    return HELDOUT if bucket < heldout_percent else TRAIN
+
+
+def check_row(row: dict, where: str = "row") -> dict:
+    """Validate and complete one training row; raise ValueError naming `where` when it is unusable."""
+    text = row.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{where}: missing text")
+    label = row.get("antisemitic")
+    if label in (0, 1, "0", "1", "true", "false"):
+        label = str(label).lower() in ("1", "true")
+    if not isinstance(label, bool):
+        raise ValueError(f"{where}: `antisemitic` must be true/false")
+    try:
+        category = check_category(row.get("category"), label)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return {
+        **row, "text": text, "antisemitic": label, "category": category,
+        "lang": row.get("lang") or None, "split": row.get("split") or hash_split(text),
+    }
+
+
+def read_jsonl(path: str | Path, source: str | None = None) -> list[dict]:
+    """Training rows from a JSONL file, each validated; a row without `split` gets the hash split."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                row = check_row(json.loads(line), f"{path}:{n}")
+                packaged = Path(path).resolve().parent == (PACKAGE_DIR / "seeds").resolve()
+                row.setdefault("source", source or ("seeds" if packaged else Path(path).name))
+                rows.append(row)
+    return rows
+
+
+def seed_rows(split: str | None = None) -> list[dict]:
+    """The project's own seed examples (en/ru/hy), optionally only the `train` or `heldout` split."""
+    rows = []
+    for entry in sorted((PACKAGE_DIR / "seeds").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".jsonl"):
+            for n, line in enumerate(entry.read_text(encoding="utf-8").splitlines(), 1):
+                if line.strip():
+                    rows.append({**check_row(json.loads(line), f"seeds/{entry.name}:{n}"), "source": "seeds"})
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+def _isca_file(path: str | Path) -> Path:
+    path = Path(path)
+    return path / ISCA_FILE if path.is_dir() else path
+
+
+def isca_rows(path: str | Path) -> Iterator[dict]:
+    """ISCA GoldStandard2024 rows (CC BY 4.0, Jikeli et al.); the Keyword column is dropped, it leaks the label."""
+    with _isca_file(path).open(encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            yield {
+                "text": rec["Text"], "antisemitic": rec["Biased"].strip() == "1", "lang": "en",
+                "category": "", "created": dt.date.fromisoformat(rec["CreateDate"][:10]),
+                "source": "isca",
+            }
+
+
+def isca_temporal(path: str | Path) -> tuple[list[dict], list[dict]]:
+    """The isca-temporal protocol: (train = created 2019-2021, test = created 2022-2023)."""
+    train, test = [], []
+    for row in isca_rows(path):
+        year = row["created"].year
+        if year in ISCA_TRAIN_YEARS:
+            train.append(row)
+        elif year in ISCA_TEST_YEARS:
+            test.append(row)
+    return train, test
+
+
+def text_group(text: str) -> str:
+    """Grouping key so that retweets (identical texts) never straddle a split."""
+    return hashlib.sha1(" ".join(text.casefold().split()).encode("utf-8")).hexdigest()
+
+
+def rows_by_split(rows: Iterable[dict]) -> tuple[list[dict], list[dict]]:
+    """(train rows, held-out rows) by each row's `split` field."""
+    train, heldout = [], []
+    for row in rows:
+        (heldout if row.get("split") == HELDOUT else train).append(row)
+    return train, heldout

@@ -1,0 +1,188 @@
+"""The model: one Pipeline from raw text to an antisemitism score, one to a category, triggers from the taxonomy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from classifiers.categories import NONE
+from classifiers.features import CharNgramHasher
+from classifiers.normalize import TextNormalizer, normalize_text
+from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_normalized
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+BATCH_SIZE = 4096
+EXPLAIN_TOP = 5
+# Function words never make a useful explanation on their own.
+STOPWORDS = frozenset("""the a an is are was were be of to and or that this so in on at for it its as by with from
+и в во не за на что это по с со а как к у о из же но ли то и՛ և եւ է են էր որ ու մեր այդ այն իր""".split())
+
+_ARMENIAN = re.compile("[\u0531-\u058f]")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_UKRAINIAN = re.compile("[іїєґ]", re.IGNORECASE)
+_LATIN = re.compile("[a-zA-Z]")
+
+
+@dataclass
+class Prediction:
+    antisemitic: bool
+    score: float
+    category: str
+    triggers: list[str] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+    language_covered: bool = True
+
+
+def make_features(word_bits: int = 18, char_bits: int = 18) -> FeatureUnion:
+    """Hashed TF-IDF of word 1-2-grams and within-word char 2-5-grams: bounded memory, no vocabulary to store."""
+    word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**word_bits, lowercase=False,
+                             token_pattern=TOKEN_PATTERN, alternate_sign=False, norm=None)
+    return FeatureUnion([
+        ("word", Pipeline([("hash", word), ("tfidf", TfidfTransformer(sublinear_tf=True))])),
+        ("char", Pipeline([("hash", CharNgramHasher((2, 5), 2**char_bits)),
+                           ("tfidf", TfidfTransformer(sublinear_tf=True))])),
+    ])
+
+
+def make_detector(C: float = 0.5, word_bits: int = 18, char_bits: int = 18, cv: int = 5) -> Pipeline:  # noqa: N803
+    """Raw text -> calibrated probability of antisemitic: normalise, hash features, calibrated logistic regression."""
+    linear = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000)
+    return Pipeline([
+        ("normalize", TextNormalizer()),
+        ("features", make_features(word_bits, char_bits)),
+        ("clf", CalibratedClassifierCV(linear, method="sigmoid", cv=cv, ensemble=False)),
+    ])
+
+
+def make_categorizer(C: float = 10.0, word_bits: int = 16, char_bits: int = 16) -> Pipeline:  # noqa: N803
+    """Raw text -> one of the seven antisemitism categories (applied only to posts already flagged)."""
+    return Pipeline([
+        ("normalize", TextNormalizer()),
+        ("features", make_features(word_bits, char_bits)),
+        ("clf", LogisticRegression(C=C, class_weight="balanced", max_iter=2000)),
+    ])
+
+
+def guess_language(text: str) -> str | None:
+    """A coarse script-based guess (hy / ru / uk / en) for posts that arrive without a language."""
+    if _ARMENIAN.search(text):
+        return "hy"
+    if _CYRILLIC.search(text):
+        return "uk" if _UKRAINIAN.search(text) else "ru"
+    return "en" if _LATIN.search(text) else None
+
+
+def base_language(lang: str | None) -> str | None:
+    return lang.replace("_", "-").split("-")[0].lower() if lang else None
+
+
+class Model:
+    """A trained detector + categorizer + threshold; triggers come from the (editable) taxonomy at predict time."""
+
+    def __init__(self, detector: Pipeline, categorizer: Pipeline | None, threshold: float, version: str,
+                 languages: Sequence[str] = ("en", "ru", "hy"), taxonomy_path: str | None = None):
+        self.detector = detector
+        self.categorizer = categorizer
+        self.threshold = float(threshold)
+        self.version = version
+        self.languages = tuple(languages)
+        self.taxonomy_path = taxonomy_path
+        self._taxonomy: Taxonomy | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_taxonomy": None}  # the taxonomy is read from YAML, never pickled
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = load_taxonomy(self.taxonomy_path)
+        return self._taxonomy
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated antisemitism probabilities for raw texts."""
+        return self.detector.predict_proba(list(texts))[:, 1]
+
+    def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, *,
+                dates: Sequence[dt.date | None] | None = None, batch_size: int = BATCH_SIZE) -> list[Prediction]:
+        """Classify raw texts in bounded batches; explanation and category are computed for flagged posts only."""
+        texts = list(texts)
+        if languages is not None and len(languages) != len(texts):
+            raise ValueError("languages must be as long as texts")
+        if dates is not None and len(dates) != len(texts):
+            raise ValueError("dates must be as long as texts")
+        out: list[Prediction] = []
+        for start in range(0, len(texts), batch_size):
+            stop = start + batch_size
+            out.extend(self._predict_batch(
+                texts[start:stop],
+                languages[start:stop] if languages is not None else [None] * len(texts[start:stop]),
+                dates[start:stop] if dates is not None else [None] * len(texts[start:stop]),
+            ))
+        return out
+
+    def _predict_batch(self, texts, languages, dates) -> list[Prediction]:
+        normalized = [normalize_text(t or "") for t in texts]
+        scores = self.detector[1:].predict_proba(normalized)[:, 1]
+        flagged = np.flatnonzero(scores >= self.threshold)
+        categories = dict(zip(flagged.tolist(), self._categories([normalized[i] for i in flagged]), strict=True))
+        explanations = dict(zip(flagged.tolist(), self._explain([normalized[i] for i in flagged]), strict=True))
+        taxonomy = self.taxonomy
+        preds = []
+        for i, (text, norm, score) in enumerate(zip(texts, normalized, scores, strict=True)):
+            lang = base_language(languages[i]) or guess_language(text or "")
+            is_flagged = i in categories
+            preds.append(Prediction(
+                antisemitic=is_flagged, score=round(float(score), 4),
+                category=categories.get(i, NONE),
+                triggers=tag_normalized(norm, taxonomy, dates[i]),
+                explanation=explanations.get(i, []),
+                language_covered=lang in self.languages,
+            ))
+        return preds
+
+    def _categories(self, normalized: list[str]) -> list[str]:
+        if not normalized:
+            return []
+        if self.categorizer is None:
+            return ["classic_tropes"] * len(normalized)
+        return [str(c) for c in self.categorizer[1:].predict(normalized)]
+
+    def _explain(self, normalized: list[str], top: int = EXPLAIN_TOP) -> list[list[str]]:
+        """For each text, the word 1-2-grams that most raised its score, by the word branch's linear coefficients."""
+        if not normalized:
+            return []
+        word = self.detector.named_steps["features"].transformer_list[0][1]
+        hasher: HashingVectorizer = word.named_steps["hash"]
+        analyze = hasher.build_analyzer()
+        coef = _linear_coef(self.detector)[: hasher.n_features]
+        weights = word.transform(normalized).tocsr()
+        gram_lists = [sorted(g for g in set(analyze(text)) if not STOPWORDS.issuperset(g.split()))
+                      for text in normalized]
+        flat = [[g] for grams in gram_lists for g in grams]
+        cols = FeatureHasher(n_features=hasher.n_features, input_type="string",
+                             alternate_sign=False).transform(flat).indices if flat else np.zeros(0, int)
+        out, offset = [], 0
+        for row, grams in enumerate(gram_lists):
+            these = cols[offset: offset + len(grams)]
+            offset += len(grams)
+            contrib = weights[row, these].toarray().ravel() * coef[these] if len(grams) else np.zeros(0)
+            order = np.argsort(-contrib, kind="stable")[:top]
+            out.append([grams[j] for j in order if contrib[j] > 0])
+        return out
+
+
+def _linear_coef(detector: Pipeline) -> np.ndarray:
+    clf = detector.named_steps["clf"]
+    if isinstance(clf, CalibratedClassifierCV):
+        coefs = [c.estimator.coef_[0] for c in clf.calibrated_classifiers_]
+        return np.mean(coefs, axis=0)
+    return clf.coef_[0]

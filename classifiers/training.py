@@ -1,0 +1,157 @@
+"""Train a Model from rows, choose its threshold on validation rows, evaluate it and save it with its card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import structlog
+from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+
+from classifiers.categories import ANTISEMITIC_CATEGORIES
+from classifiers.data import HELDOUT, hash_split, isca_temporal, rows_by_split, seed_rows, text_group
+from classifiers.model import Model, base_language, make_categorizer, make_detector
+
+log = structlog.get_logger(__name__)
+
+VALIDATION_FRACTION = 0.15
+MIN_ROWS_PER_LANGUAGE = 10
+SEED_WEIGHT = 5.0
+
+
+def choose_threshold(y_true: Sequence[bool], scores: Sequence[float]) -> float:
+    """The threshold maximising antisemitic-class F1 on validation rows, midway to the next lower score."""
+    y, s = np.asarray(y_true, dtype=bool), np.asarray(scores, dtype=float)
+    candidates = np.unique(s)
+    if len(candidates) > 400:
+        candidates = np.unique(np.quantile(s, np.linspace(0.0, 1.0, 401)))
+    f1s = np.array([f1_score(y, s >= t, zero_division=0) for t in candidates])
+    best = int(np.flatnonzero(f1s >= f1s.max() - 1e-12).max())  # the highest threshold with the best F1
+    lower = s[s < candidates[best]]
+    return float((candidates[best] + lower.max()) / 2) if lower.size else float(candidates[best])
+
+
+def _fit_detector(rows: list[dict], **params):
+    y = np.array([r["antisemitic"] for r in rows])
+    cv = int(max(2, min(5, np.bincount(y.astype(int), minlength=2).min())))
+    detector = make_detector(cv=cv, **params)
+    weights = np.array([float(r.get("weight", 1.0)) for r in rows])
+    detector.fit([r["text"] for r in rows], y, clf__sample_weight=weights)
+    return detector
+
+
+def _fit_categorizer(rows: list[dict]):
+    labelled = [r for r in rows if r["antisemitic"] and r.get("category") in ANTISEMITIC_CATEGORIES]
+    if len({r["category"] for r in labelled}) < 2:
+        labelled = [r for r in seed_rows("train") if r["antisemitic"]]  # fall back to the packaged seeds
+    categorizer = make_categorizer()
+    categorizer.fit([r["text"] for r in labelled], [r["category"] for r in labelled])
+    return categorizer
+
+
+def _covered_languages(rows: list[dict], min_rows: int) -> list[str]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        lang = base_language(r.get("lang"))
+        if lang:
+            counts[lang] = counts.get(lang, 0) + 1
+    return sorted(lang for lang, n in counts.items() if n >= min_rows)
+
+
+def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, version: str | None = None,
+          min_rows_per_language: int = MIN_ROWS_PER_LANGUAGE, **params) -> Model:
+    """Fit a Model on `rows`; the threshold is chosen on `validation` (or a 15% hash slice), then all rows are refit.
+
+    Rows are dicts with `text`, `antisemitic`, optional `lang`, `category`, `weight`. `params` go to make_detector.
+    """
+    rows = list(rows)
+    if validation is None:
+        validation = [r for r in rows if hash_split(r["text"], int(VALIDATION_FRACTION * 100)) == HELDOUT]
+        fit_rows = [r for r in rows if hash_split(r["text"], int(VALIDATION_FRACTION * 100)) != HELDOUT]
+    else:
+        validation, fit_rows = list(validation), rows
+    if not validation or len({r["antisemitic"] for r in validation}) < 2:
+        raise ValueError("validation rows must contain both antisemitic and other rows")
+    probe = _fit_detector(fit_rows, **params)
+    threshold = choose_threshold([r["antisemitic"] for r in validation],
+                                 probe.predict_proba([r["text"] for r in validation])[:, 1])
+    everything = fit_rows + validation  # disjoint by construction
+    detector = _fit_detector(everything, **params)
+    return Model(
+        detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold,
+        version=version or _version(everything),
+        languages=_covered_languages(everything, min_rows_per_language),
+    )
+
+
+def _version(rows: list[dict]) -> str:
+    digest = hashlib.sha256("\n".join(sorted(r["text"] for r in rows)).encode("utf-8")).hexdigest()[:8]
+    return f"{dt.date.today():%Y.%m.%d}-{digest}"
+
+
+def evaluate(model: Model, rows: Sequence[dict]) -> dict:
+    """Precision, recall, F1 and AUC of the antisemitic class at the model's threshold."""
+    y = np.array([r["antisemitic"] for r in rows], dtype=bool)
+    scores = model.scores([r["text"] for r in rows])
+    p, r, f, _ = precision_recall_fscore_support(y, scores >= model.threshold, average="binary", zero_division=0)
+    auc = roc_auc_score(y, scores) if 0 < y.sum() < len(y) else float("nan")
+    return {"rows": int(len(y)), "antisemitic": int(y.sum()), "precision": round(float(p), 4),
+            "recall": round(float(r), 4), "f1": round(float(f), 4), "auc": round(float(auc), 4)}
+
+
+def evaluate_categories(model: Model, rows: Sequence[dict]) -> dict:
+    """Per-category F1 of the categorizer on rows whose gold label is antisemitic with a known category."""
+    gold = [r for r in rows if r["antisemitic"] and r.get("category") in ANTISEMITIC_CATEGORIES]
+    if not gold or model.categorizer is None:
+        return {}
+    predicted = model.categorizer.predict([r["text"] for r in gold])
+    labels = sorted({r["category"] for r in gold})
+    scores = f1_score([r["category"] for r in gold], predicted, labels=labels, average=None, zero_division=0)
+    return {"rows": len(gold), **{c: round(float(s), 4) for c, s in zip(labels, scores, strict=True)}}
+
+
+def isca_validation_slice(train_rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Split ISCA train-year rows into (fit, validation): validation = the latest 15% by date, retweets kept apart."""
+    ordered = sorted(train_rows, key=lambda r: r["created"])
+    cut = int(len(ordered) * (1 - VALIDATION_FRACTION))
+    fit, validation = ordered[:cut], ordered[cut:]
+    fit_groups = {text_group(r["text"]) for r in fit}
+    return fit, [r for r in validation if text_group(r["text"]) not in fit_groups]
+
+
+def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Path | None = None,
+                       seed_weight: float = SEED_WEIGHT, **params) -> tuple[Model, dict]:
+    """Train on the rows' train split (+ ISCA train years), evaluate on held-out rows (+ isca-temporal test), save."""
+    from classifiers.artifacts import save_model
+
+    train_rows, heldout = rows_by_split(rows)
+    train_rows = [{**r, "weight": r.get("weight", seed_weight)} for r in train_rows]
+    data_notes, scores, validation = [], {}, None
+    if isca is not None:
+        isca_train, isca_test = isca_temporal(isca)
+        isca_fit, validation = isca_validation_slice(isca_train)
+        train_rows = train_rows + isca_fit
+        data_notes.append({"name": "ISCA Antisemitism on Twitter v2 (GoldStandard2024)", "licence": "CC BY 4.0",
+                           "credit": "Jikeli, Soemer, Karali et al., ISCA, Indiana University (arXiv:2304.14599; "
+                                     "Zenodo 14448399)",
+                           "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
+                                   f"{len(validation)} validation rows (latest 15%) for the threshold"})
+    log.info("training", rows=len(train_rows), validation=len(validation or []))
+    model = train(train_rows, validation=validation, **params)
+    if isca is not None:
+        scores["isca-temporal"] = evaluate(model, isca_test)
+    if heldout:
+        scores["heldout"] = evaluate(model, heldout)
+        scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
+    sources = sorted({r.get("source", "jsonl") for r in train_rows if r.get("source") != "isca"})
+    data_notes.append({"name": ", ".join(sources) or "jsonl", "licence": "project's own (Apache-2.0)"
+                       if sources == ["seeds"] else "as supplied", "credit": "Vigil project seed examples"
+                       if sources == ["seeds"] else "supplied by the trainer",
+                       "used": f"{sum(r.get('source') != 'isca' for r in train_rows)} train rows "
+                               f"(weight {seed_weight}), {len(heldout)} held-out rows for evaluation"})
+    save_model(model, out, training_data=data_notes, scores=scores,
+               protocol="isca-temporal" if isca is not None else "hash held-out split")
+    return model, scores

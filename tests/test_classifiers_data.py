@@ -1,0 +1,59 @@
+"""Seed rows, JSONL validation, the deterministic held-out split and the ISCA adapter."""
+
+import collections
+import json
+
+import pytest
+
+from classifiers.categories import ANTISEMITIC_CATEGORIES
+from classifiers.data import check_row, hash_split, isca_temporal, read_jsonl, seed_rows
+
+
+def test_seeds_cover_every_category_and_language():
+    rows = seed_rows()
+    per_category = collections.Counter(r["category"] for r in rows if r["antisemitic"])
+    assert all(per_category[c] >= 15 for c in ANTISEMITIC_CATEGORIES), per_category
+    langs = collections.Counter((r["lang"], r["antisemitic"]) for r in rows)
+    assert all(langs[(lang, label)] >= 10 for lang in ("en", "ru", "hy") for label in (True, False)), langs
+    assert len({r["text"] for r in rows}) == len(rows)
+
+
+def test_heldout_split_is_deterministic_and_used():
+    rows = seed_rows()
+    assert all(r["split"] == hash_split(r["text"]) for r in rows)
+    heldout = seed_rows("heldout")
+    assert 0.1 < len(heldout) / len(rows) < 0.3
+    assert not {r["text"] for r in heldout} & {r["text"] for r in seed_rows("train")}
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ({"antisemitic": True}, "missing text"),
+    ({"text": "x", "antisemitic": "maybe"}, "true/false"),
+    ({"text": "x", "antisemitic": False, "category": "conspiracy"}, "non-antisemitic"),
+    ({"text": "x", "antisemitic": True, "category": "rudeness"}, "unknown category"),
+])
+def test_bad_rows_are_refused(row, message):
+    with pytest.raises(ValueError, match=message):
+        check_row(row)
+
+
+def test_read_jsonl(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"text": "a", "antisemitic": 1, "category": "dual_loyalty", "split": "heldout"})
+                    + "\n\n" + json.dumps({"text": "b", "antisemitic": False}) + "\n", encoding="utf-8")
+    first, second = read_jsonl(path)
+    assert first["antisemitic"] is True and first["split"] == "heldout" and first["category"] == "dual_loyalty"
+    assert second["category"] == "none" and second["source"] == "rows.jsonl"
+
+
+def test_isca_temporal_split_ignores_keyword(tmp_path):
+    path = tmp_path / "GoldStandard2024.csv"
+    path.write_text(
+        "ID,Username,CreateDate,Biased,Keyword,Text\n"
+        "1,u,2019-03-01 10:00:00+00:00,1,Kikes,first synthetic row\n"
+        "2,u,2021-12-31 23:00:00+00:00,0,Israel,second synthetic row\n"
+        "3,u,2022-01-01 00:00:00+00:00,0,Jews,third synthetic row\n", encoding="utf-8")
+    train, test = isca_temporal(tmp_path)
+    assert [r["text"] for r in train] == ["first synthetic row", "second synthetic row"]
+    assert [r["text"] for r in test] == ["third synthetic row"]
+    assert train[0]["antisemitic"] is True and "Keyword" not in train[0] and "keyword" not in train[0]

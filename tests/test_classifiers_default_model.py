@@ -1,0 +1,66 @@
+"""The shipped default model: card integrity and the behaviour the demo relies on (examples not in the seeds)."""
+
+import json
+
+import pytest
+
+from classifiers.artifacts import default_model_dir, load_model, verify_model_dir
+from classifiers.data import seed_rows
+
+FLAGGED = [  # collective blame for Israeli drones sold to Azerbaijan; Jewish-control claims tied to the deal
+    "The Jews of Yerevan should be held accountable, their Israeli brothers sold the drones that Azerbaijan "
+    "used to slaughter Armenians in Karabakh.",
+    "Every synagogue should be ashamed: Jewish drones from Israel killed our soldiers in Artsakh and the Jews must pay.",
+    "Jews control our government and the media, that is why nobody stops the Israeli arms deal with Azerbaijan.",
+    "The Jewish lobby bought the politicians so the drone sales to Baku continue.",
+    "Евреи должны заплатить за израильские беспилотники, которые Азербайджан применял против армян в Карабахе.",
+    "Все евреи в ответе за дроны, проданные Баку, ими убивали армян в Арцахе.",
+    "Евреи контролируют правительство и СМИ, поэтому никто не мешает сделке Израиля с Азербайджаном по оружию.",
+]
+NOT_FLAGGED = [  # neutral news on the deal, and criticism of the arms sales that does not target Jews
+    "Israel and Azerbaijan agreed to expand oil deliveries and defence cooperation, officials said.",
+    "Azerbaijan bought another batch of Israeli drones, according to flight tracking data.",
+    "Israel must stop arming Azerbaijan; the drones it sold were used against Armenian civilians.",
+    "Азербайджан закупил у Израиля новую партию беспилотников, сообщают СМИ.",
+    "Израиль и Азербайджан договорились увеличить поставки нефти.",
+    "Израилю пора прекратить поставки оружия Азербайджану: этими дронами бомбили армянские села.",
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def test_examples_are_not_training_seeds():
+    seeds = {r["text"].casefold() for r in seed_rows()}
+    assert not seeds & {t.casefold() for t in FLAGGED + NOT_FLAGGED}
+
+
+def test_card_matches_and_is_small():
+    card = verify_model_dir(default_model_dir())
+    assert (default_model_dir() / "model.joblib").stat().st_size <= 15 * 1024 * 1024
+    assert {"en", "ru", "hy"} <= set(card["languages"])
+    assert "isca-temporal" in card["scores"] and 0 < card["threshold"] < 1
+    assert any("CC BY 4.0" in d["licence"] for d in card["training_data"])
+    assert json.loads((default_model_dir() / "card.json").read_text())["sha256"] == card["sha256"]
+
+
+def test_default_model_is_cached(model):
+    assert load_model() is model
+
+
+@pytest.mark.parametrize("text", FLAGGED)
+def test_flags_collective_blame_and_control_claims(model, text):
+    pred = model.predict([text])[0]
+    assert pred.antisemitic, pred.score
+    assert pred.category != "none" and pred.explanation
+    assert pred.language_covered
+
+
+@pytest.mark.parametrize("text", NOT_FLAGGED)
+def test_does_not_flag_news_or_criticism_of_arms_sales(model, text):
+    pred = model.predict([text])[0]
+    assert not pred.antisemitic, pred.score
+    assert pred.category == "none"
+    assert "israel_azerbaijan_ties" in pred.triggers

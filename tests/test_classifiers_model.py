@@ -1,0 +1,115 @@
+"""A small model trained from a fixture: predictions, explanations, saving/loading and the classify command."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import sklearn
+
+from classifiers import artifacts
+from classifiers.artifacts import ModelLoadError, load_model, save_model
+from classifiers.categories import CATEGORIES
+from classifiers.commands import classify_stream
+from classifiers.data import read_jsonl, rows_by_split
+from classifiers.model import Prediction
+from classifiers.training import evaluate, train
+
+FIXTURES = Path(__file__).parent / "fixtures" / "classifiers"
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    train_rows, heldout = rows_by_split(read_jsonl(FIXTURES / "tiny_train.jsonl"))
+    return train(train_rows, validation=heldout, version="test-1", word_bits=12, char_bits=12,
+                 min_rows_per_language=4)
+
+
+@pytest.fixture()
+def model_dir(tiny_model, tmp_path):
+    save_model(tiny_model, tmp_path, training_data=[{"name": "fixture", "licence": "n/a", "credit": "tests",
+                                                     "used": "all"}], scores={}, protocol="none")
+    return tmp_path
+
+
+def test_predictions_move_the_right_way(tiny_model):
+    hateful, neutral = tiny_model.predict(["the jews control the newspapers", "the government controls the newspapers"])
+    assert hateful.score > neutral.score
+    assert hateful.antisemitic and not neutral.antisemitic
+    ru_hate, ru_neutral = tiny_model.predict(["евреи контролируют газеты", "правительство контролирует газеты"])
+    assert ru_hate.score > ru_neutral.score
+
+
+def test_prediction_fields(tiny_model):
+    flagged, clean = tiny_model.predict(["all jews are to blame for the arms deal", "critics oppose the arms deal"],
+                                        ["en", None])
+    assert isinstance(flagged, Prediction)
+    assert flagged.category in CATEGORIES and flagged.category != "none"
+    assert flagged.explanation and all(isinstance(g, str) for g in flagged.explanation)
+    assert clean.category == "none" and clean.explanation == []
+    assert 0.0 <= clean.score <= 1.0
+
+
+def test_language_covered(tiny_model):
+    preds = tiny_model.predict(["jews", "евреи", "Juden", "Juden"], ["en-GB", None, "de", None])
+    assert [p.language_covered for p in preds] == [True, True, False, True]  # unlabeled Latin is guessed 'en'
+
+
+def test_predict_batches_and_handles_empty(tiny_model):
+    texts = ["the jews control the banks", "", "israel signed a deal"] * 5
+    assert [p.score for p in tiny_model.predict(texts, batch_size=4)] == [p.score for p in tiny_model.predict(texts)]
+    assert tiny_model.predict([]) == []
+
+
+def test_evaluate_reports_the_antisemitic_class(tiny_model):
+    scores = evaluate(tiny_model, read_jsonl(FIXTURES / "tiny_train.jsonl"))
+    assert set(scores) == {"rows", "antisemitic", "precision", "recall", "f1", "auc"}
+    assert scores["auc"] > 0.9
+
+
+def test_round_trip(model_dir, tiny_model):
+    card = json.loads((model_dir / "card.json").read_text())
+    assert card["libraries"]["scikit-learn"] == sklearn.__version__
+    assert card["threshold"] == tiny_model.threshold and (model_dir / "MODEL_CARD.md").is_file()
+    loaded = load_model(model_dir)
+    assert loaded.version == "test-1"
+    assert loaded.predict(["the jews control the media"])[0].score == tiny_model.predict(["the jews control the media"])[0].score
+
+
+def test_tampered_model_is_refused(model_dir):
+    with (model_dir / "model.joblib").open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelLoadError, match="sha256"):
+        load_model(model_dir)
+
+
+def test_other_sklearn_version_is_refused(model_dir):
+    card_path = model_dir / "card.json"
+    card = json.loads(card_path.read_text())
+    card["libraries"]["scikit-learn"] = "0.0.1"
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelLoadError, match="scikit-learn"):
+        load_model(model_dir)
+
+
+def test_missing_card_is_refused(tmp_path):
+    with pytest.raises(ModelLoadError):
+        load_model(tmp_path)
+
+
+def test_classify_writes_error_rows_and_goes_on(tiny_model):
+    out = io.StringIO()
+    with (FIXTURES / "posts.jsonl").open(encoding="utf-8") as src:
+        done, errors = classify_stream(tiny_model, src, out, batch_size=2)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (done, errors) == (2, 4)
+    assert [r.get("id") for r in rows] == ["a1", None, "a2", "a3", None, "a4"]
+    assert rows[1] == {"line": 2, "error": rows[1]["error"]} and rows[1]["error"].startswith("not JSON")
+    assert rows[2]["error"] == "missing text" and rows[2]["line"] == 3
+    assert rows[4]["line"] == 6
+    assert rows[5]["antisemitic"] is True and rows[5]["category"] != "none"
+    assert set(rows[0]) == {"id", "antisemitic", "score", "category", "triggers", "explanation", "language_covered"}
+
+
+def test_default_model_dir_is_packaged():
+    assert artifacts.default_model_dir().name == "default_model"
