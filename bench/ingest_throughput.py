@@ -40,6 +40,7 @@ def write_rows(path: Path, rows: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--batch-size", type=int, default=None, help="VIGIL_INGEST_BATCH_SIZE (default: Settings')")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     name = f"vigil_bench_{os.getpid()}"
@@ -50,6 +51,8 @@ def main() -> None:
     vigil = str(Path(sys.executable).with_name("vigil"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
     env.update(VIGIL_DATABASE_URL=url, VIGIL_PSEUDONYM_KEY="bench-key-0123456789abcdef0123")
+    if args.batch_size:
+        env["VIGIL_INGEST_BATCH_SIZE"] = str(args.batch_size)
     try:
         subprocess.run([vigil, "db", "upgrade"], env=env, check=True, capture_output=True)
         with tempfile.TemporaryDirectory() as tmp:

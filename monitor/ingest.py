@@ -104,14 +104,41 @@ def record_errors(session: Session, source_id: int | None, errors: list[RowError
     session.execute(insert(IngestError), rows)
 
 
+POST_COLUMNS = ("source_id", "external_id", "url", "title", "text", "language", "country",
+                "published_at", "collected_at", "author_pseudonym", "content_hash")
+
+
+def _copy_posts(session: Session, rows: list[dict]) -> list[int]:
+    """PostgreSQL: COPY the batch into a temporary table, then one INSERT ... SELECT ... ON CONFLICT."""
+    cols = ", ".join(POST_COLUMNS)
+    dbapi = session.connection().connection.dbapi_connection
+    with dbapi.cursor() as cur:
+        cur.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS posts_incoming "
+            "(LIKE posts INCLUDING DEFAULTS EXCLUDING IDENTITY) ON COMMIT DROP"
+        )
+        cur.execute("TRUNCATE posts_incoming")
+        with cur.copy(f"COPY posts_incoming ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in POST_COLUMNS))
+        cur.execute(
+            f"INSERT INTO posts ({cols}) SELECT {cols} FROM posts_incoming "
+            "ON CONFLICT (source_id, external_id) DO NOTHING RETURNING id"
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
 def _insert_posts(session: Session, rows: list[dict]) -> list[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_posts(session, rows)
+    # executemany with RETURNING: SQLAlchemy batches it into multi-row VALUES ("insertmanyvalues")
+    # from one cached compiled statement; building .values(rows) would recompile for every batch.
     stmt = (
         insert_for(session, Post.__table__)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
         .returning(Post.__table__.c.id)
     )
-    return list(session.execute(stmt).scalars())
+    return list(session.execute(stmt, rows).scalars())
 
 
 def store_posts(
