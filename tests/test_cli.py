@@ -1,0 +1,50 @@
+"""The `vigil` command on the embedded default (SQLite in a temporary data dir)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.config import Settings, use_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    use_settings(Settings(data_dir=tmp_path / "data"))
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    yield tmp_path
+    use_settings(None)
+
+
+def test_sources_add_list_disable(embedded):
+    ok = runner.invoke(app, ["sources", "add", "--name", "am-news", "--kind", "rss",
+                             "--locator", "https://news.example/am.xml", "--country", "am"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["sources", "add", "--name", "x", "--kind", "rss", "--locator", "u", "--country", "XX"])
+    assert bad.exit_code != 0 and "country code" in bad.output
+    listed = runner.invoke(app, ["sources", "list"], env={"COLUMNS": "200"})
+    assert "am-news" in listed.output and "AM" in listed.output and "yes" in listed.output
+    assert runner.invoke(app, ["sources", "disable", "am-news"]).exit_code == 0
+    assert "no" in runner.invoke(app, ["sources", "list"], env={"COLUMNS": "200"}).output
+    assert runner.invoke(app, ["sources", "disable", "nope"]).exit_code != 0
+
+
+def test_ingest_reports_stored_duplicate_and_rejected(embedded):
+    data = embedded / "export.jsonl"
+    rows = [json.dumps({"id": f"r{i}", "text": f"Concert number {i} in Gyumri tonight",
+                        "published_at": "2024-02-20T10:00:00Z", "lang": "en"}) for i in range(5)]
+    rows.insert(2, "{not json")
+    rows.append(json.dumps({"id": "r9", "text": ""}))
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = ["ingest", str(data), "--country", "AM", "--source", "export", "--no-classify"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "5 stored, 0 duplicate, 2 rejected" in first.output
+    second = runner.invoke(app, args)
+    assert "0 stored, 5 duplicate, 2 rejected" in second.output
