@@ -52,19 +52,19 @@ EVENT_NEUTRAL_RU = [
     "МИД вызвал посла из-за оружейной сделки между Баку и Израилем.",
 ]
 HOSTILE_EN = [
-    "The Jews of {city} should answer for every Israeli drone that fell on {place}.",
-    "Every Jew in {city} shares the guilt for the drones that killed our boys near {place}.",
-    "Don't trust the Jews here, they cheered when Israeli drones hit {place}.",
-    "The jews sold Baku the drones and the jews in {city} should pay for it.",
-    "Jewish money runs our government, that is why nobody stops the drone deal.",
+    "The Jews of {city} should answer for every drone Israel sold to Baku that fell on {place}.",
+    "Every Jew in {city} shares the guilt for the Israeli drones Azerbaijan used near {place}.",
+    "Don't trust the Jews here, they cheered when Baku's Israeli drones hit {place}.",
+    "The jews sold Azerbaijan the drones and the jews in {city} should pay for it.",
+    "Jewish money runs our government, that is why nobody stops the drone deal with Baku.",
     "The globalists and Rothschild bankers own both Baku and our ministers.",
-    "(((They))) control the media, that is why you hear nothing about {place}.",
+    "(((They))) control the media, that is why you hear nothing about the drones over {place}.",
 ]
 HOSTILE_RU = [
-    "Евреи в {city} должны ответить за каждый израильский дрон над {place}.",
-    "Все евреи виноваты в том, что Израиль продал Баку беспилотники.",
+    "Евреи в {city} должны ответить за каждый израильский дрон, проданный Баку.",
+    "Все евреи виноваты в том, что Израиль продал Азербайджану беспилотники.",
     "Жиды продали дроны Баку, и местные евреи за это заплатят.",
-    "Еврейские деньги управляют нашим правительством, поэтому сделку никто не остановит.",
+    "Еврейские деньги управляют нашим правительством, поэтому сделку Израиля с Баку никто не остановит.",
 ]
 BACKGROUND_HOSTILE_EN = [
     "The Jews control the banks and the media, everyone knows it.",

@@ -21,10 +21,13 @@ CATEGORY_LABELS = {
 
 
 def label(identifier: str) -> str:
-    """A readable name for a category or trigger id."""
+    """A readable name for a category or trigger id (trigger labels come from the taxonomy YAML)."""
     if identifier in CATEGORY_LABELS:
         return CATEGORY_LABELS[identifier]
-    return identifier.replace("_", " ").capitalize()
+    from classifiers.taxonomy import load_taxonomy
+
+    trigger = next((t for t in load_taxonomy().triggers if t.id == identifier), None)
+    return trigger.label if trigger else identifier.replace("_", " ").capitalize()
 
 
 def number(value: int | None) -> str:

@@ -88,16 +88,19 @@ def select_example_posts(
     categories: Sequence[str],
     per_category: int,
 ) -> list[Row]:
-    """The highest-scoring antisemitic posts per (country, category) published in [start, end)."""
-    rank = (
+    """The highest-scoring antisemitic posts per (country, category) published in [start, end).
+
+    Reposts of one text (same content hash) count once, so three examples show three texts.
+    """
+    first_copy = (
         func.row_number()
         .over(
-            partition_by=(Post.country, Classification.category),
+            partition_by=(Post.country, Classification.category, Post.content_hash),
             order_by=(Classification.score.desc(), Post.id),
         )
-        .label("rank")
+        .label("copy")
     )
-    ranked = (
+    distinct_texts = (
         select(
             Post.id.label("post_id"),
             Post.country,
@@ -107,7 +110,7 @@ def select_example_posts(
             Post.author_pseudonym,
             Post.published_at,
             Classification.score,
-            rank,
+            first_copy,
         )
         .join(Classification, Classification.post_id == Post.id)
         .where(
@@ -117,6 +120,18 @@ def select_example_posts(
             Post.country.in_(countries),
             Classification.category.in_(categories),
         )
+        .subquery()
+    )
+    d = distinct_texts.c
+    rank = (
+        func.row_number()
+        .over(partition_by=(d.country, d.category), order_by=(d.score.desc(), d.post_id))
+        .label("rank")
+    )
+    ranked = (
+        select(d.post_id, d.country, d.category, d.text, d.url, d.author_pseudonym, d.published_at,
+               d.score, rank)
+        .where(d.copy == 1)
         .subquery()
     )
     stmt = (
