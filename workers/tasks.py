@@ -155,4 +155,8 @@ def render_weekly_report(self, iso_week: str | None = None, countries: list[str]
         return {"iso_week": week, "skipped": True}
     with sessions().begin() as session:
         run = reporting.render_run(session, run_id, s.reports_dir, countries)
-        return {"iso_week": week, "run_id": run.id, "path": run.path, "status": run.status}
+        outcome = {"iso_week": week, "run_id": run.id, "path": run.path, "status": run.status}
+    if outcome["status"] == "error":
+        # The failure is recorded on the run, which a retry claims again.
+        raise self.retry(countdown=300, max_retries=5)
+    return outcome
