@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     webhook_secret: SecretStr | None = None
     webhook_timeout_s: float = 10.0
+    notify_attempts: int = 3
+    notify_backoff_s: float = 2.0
+    admin_email: str | None = None  # told when an alert cannot be delivered
 
     http_timeout_s: float = 20.0
     http_max_bytes: int = 10 * 1024 * 1024

@@ -141,6 +141,11 @@ class Alert(Base):
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # open -> acknowledged -> resolved, with who and when; "vigil" resolves on recovery.
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         UniqueConstraint("country", "kind", "metric", "started_on", name="uq_alerts_event"),
@@ -160,8 +165,26 @@ class Subscriber(Base):
     min_severity: Mapped[str] = mapped_column(String(20), default="warning")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_format: Mapped[str] = mapped_column(String(20), default="json", server_default="json")  # json | slack
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Delivery(Base):
+    """One attempt to deliver one alert to one subscriber over one channel; retries add rows."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # sent | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_deliveries_alert", "alert_id", "subscriber_id", "channel"),)
 
 
 class ReportRun(Base):

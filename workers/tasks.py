@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.artifacts import load_model
-from monitor import alerts, classification, polling, reporting, rollups
+from monitor import alerts, classification, notify, polling, reporting, rollups
 from monitor.config import get_settings
 from monitor.db import session_factory
 from monitor.ingest import IngestOptions
@@ -112,13 +112,26 @@ def recompute_rollups(self, country: str, days: list[str]) -> int:
 
 @app.task(bind=True, **RETRY)
 def check_spikes(self, country: str, until: str | None = None) -> list[int]:
-    """Open or update spike alerts for a country up to `until` (default today, UTC)."""
+    """Open or update spike and no-data alerts for a country up to `until` (default today, UTC);
+    send the newly opened ones on to delivery after commit."""
     _bind(self, country=country)
     s = get_settings()
     day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
     with sessions().begin() as session:
-        return alerts.check_spikes(session, country, day, spike_params(),
-                                   cooldown_days=s.spike_cooldown_days)
+        opened = alerts.check_spikes(session, country, day, spike_params(),
+                                     cooldown_days=s.spike_cooldown_days)
+        opened += alerts.check_gaps(session, country, day)
+    for alert_id in opened:
+        deliver_alert.delay(alert_id)
+    return opened
+
+
+@app.task(bind=True, **RETRY)
+def deliver_alert(self, alert_id: int) -> dict:
+    """E-mail and webhook one alert to its subscribers; what was already sent is skipped."""
+    _bind(self, alert_id=alert_id)
+    with sessions().begin() as session:
+        return notify.deliver_alert(session, alert_id, get_settings())
 
 
 @app.task(bind=True, **RETRY)

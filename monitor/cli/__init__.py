@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import alerts, db, demo, ingest, reports, sources
+from monitor.cli import alerts, db, demo, ingest, reports, sources, spikes
 from monitor.config import get_settings
 from monitor.logs import configure_logging
 
@@ -13,6 +13,7 @@ app = typer.Typer(help="Vigil: antisemitic discourse, its triggers and its spike
 app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(spikes.app, name="spikes")
 for module in (ingest, reports, demo):
     app.registered_commands.extend(module.app.registered_commands)
 

@@ -1,12 +1,12 @@
-"""Pure spike detection over daily count series; no database.
+"""The trailing-baseline detector for daily series (the one the daily alerts use).
 
-The foundation detector: for each day, an expected count is the day's volume times the antisemitic
+For each day, an expected count is the day's volume times the antisemitic
 share of a trailing baseline (default 28 days, days with no data skipped), so a busier news day
 or a new source does not fake a spike. The spread is Poisson widened by the overdispersion the
 baseline itself shows (variance / mean of its counts, at least 1), which is the negative-binomial
 idea without fitting one. A day is a spike when its count is at least `min_count` and its
-z-score reaches `threshold`. Severity grows with z. The alerts issue replaces this with seasonal
-and CUSUM detectors measured on NAB.
+z-score reaches `threshold`. Severity grows with z. The seasonal and CUSUM detectors beside it
+serve sub-daily series and slow build-ups.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SEVERITIES = ("warning", "high", "critical")
+from monitor.spikes.base import Detection, severity_for
 
 
 @dataclass(frozen=True)
@@ -24,24 +24,6 @@ class SpikeParams:
     min_baseline_days: int = 7
     min_count: int = 5
     threshold: float = 3.0
-
-
-@dataclass(frozen=True)
-class Detection:
-    index: int
-    observed: float
-    expected: float
-    score: float
-    severity: str
-
-
-def severity_for(z: float, threshold: float) -> str:
-    """warning from the threshold, high from twice it, critical from three and a half times it."""
-    if z >= 3.5 * threshold:
-        return "critical"
-    if z >= 2 * threshold:
-        return "high"
-    return "warning"
 
 
 def detect_spikes(

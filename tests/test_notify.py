@@ -1,0 +1,193 @@
+"""Delivery: real SMTP (aiosmtpd) and a real HTTP receiver; retries, records, signatures, filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from monitor.config import Settings
+from monitor.models import Alert, Delivery, Subscriber
+from monitor.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_alert, sign, verify
+
+SECRET = "a3f1c9e07b2d4e5f8a6c1d0e9b7f3a2c"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller.port, inbox
+    finally:
+        controller.stop()
+
+
+class _Receiver:
+    """A webhook endpoint that fails its first `failures` requests with 503."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+
+
+@pytest.fixture
+def webhook():
+    state = _Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state.requests.append((dict(self.headers), body))
+            status = 503 if len(state.requests) <= state.failures else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _settings(port: int, **kw) -> Settings:
+    return Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, smtp_from="vigil@test",
+                    webhook_secret=SecretStr(SECRET), webhook_timeout_s=5, notify_attempts=3,
+                    notify_backoff_s=0.5, **kw)
+
+
+def _alert(session, country="AM", severity="high") -> Alert:
+    day = dt.date(2024, 2, 1)
+    alert = Alert(country=country, kind="spike", metric="antisemitic_count", status="open", severity=severity,
+                  started_on=day, last_seen_on=day, observed=30, expected=6, score=9.5,
+                  details={"day": day.isoformat(), "posts": 200,
+                           "triggers": [{"id": "israel_azerbaijan_ties", "antisemitic": 20, "lift": 10.5}],
+                           "categories": []})
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def _subscriber(session, email, countries=("AM",), min_severity="warning", **kw) -> Subscriber:
+    sub = Subscriber(email=email, countries=list(countries), min_severity=min_severity, **kw)
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def _deliveries(session, alert_id):
+    return [(d.subscriber_id, d.channel, d.attempt, d.status) for d in session.scalars(
+        select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.id))]
+
+
+def test_email_reaches_a_real_smtp_server_once(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session)
+    sub = _subscriber(db_session, "analyst@example.org")
+    assert deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None) == {"sent": 1, "failed": 0}
+    [(sender, rcpts, content)] = inbox.messages
+    assert sender == "vigil@test" and rcpts == ["analyst@example.org"]
+    assert "Subject: [Vigil high] AM" in content and "israel_azerbaijan_ties 20 posts (lift 10.5x)" in content
+    assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "sent")]
+    # A rerun (a redelivered task) sends nothing again.
+    assert deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None) == {"sent": 0, "failed": 0}
+    assert len(inbox.messages) == 1
+
+
+def test_webhook_retries_with_backoff_and_signs_its_body(db_session, smtp, webhook):
+    port, _ = smtp
+    url, receiver = webhook
+    receiver.failures = 2
+    alert = _alert(db_session)
+    sub = _subscriber(db_session, "ngo@example.org", webhook_url=url)
+    waits: list[float] = []
+    result = deliver_alert(db_session, alert.id, _settings(port), sleep=waits.append)
+    assert result == {"sent": 2, "failed": 0}
+    assert waits == [0.5, 1.0]  # exponential backoff between the three webhook attempts
+    assert _deliveries(db_session, alert.id) == [
+        (sub.id, "email", 1, "sent"), (sub.id, "webhook", 1, "failed"),
+        (sub.id, "webhook", 2, "failed"), (sub.id, "webhook", 3, "sent")]
+    headers, body = receiver.requests[-1]
+    assert verify(SECRET.encode(), headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    assert not verify(b"another-secret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    assert not verify(SECRET.encode(), headers[TIMESTAMP_HEADER], body + b" ", headers[SIGNATURE_HEADER])
+    stale = int(headers[TIMESTAMP_HEADER])
+    assert not verify(SECRET.encode(), str(stale), body, headers[SIGNATURE_HEADER], now=stale + 3600)
+    payload = json.loads(body)
+    assert payload["alert"]["country"] == "AM" and payload["alert"]["severity"] == "high"
+    assert payload["subject"].startswith("[Vigil high] AM")
+
+
+def test_slack_format(db_session, smtp, webhook):
+    port, _ = smtp
+    url, receiver = webhook
+    alert = _alert(db_session)
+    _subscriber(db_session, "slack@example.org", webhook_url=url, webhook_format="slack")
+    deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None)
+    [(_, body)] = receiver.requests
+    payload = json.loads(body)
+    assert list(payload) == ["text"] and payload["text"].startswith("*[Vigil high] AM")
+
+
+def test_persistent_failure_is_recorded_and_admins_are_told(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session)
+    sub = _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
+    result = deliver_alert(db_session, alert.id, _settings(port, admin_email="ops@example.org"),
+                           sleep=lambda s: None)
+    assert result == {"sent": 1, "failed": 1}
+    rows = _deliveries(db_session, alert.id)
+    assert rows[1:4] == [(sub.id, "webhook", n, "failed") for n in (1, 2, 3)]
+    assert rows[4] == (None, "admin_email", 1, "sent")
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"], ["ops@example.org"]]
+    assert "could not be delivered" in inbox.messages[1][2]
+
+
+def test_subscribers_choose_countries_and_min_severity(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session, severity="high")
+    _subscriber(db_session, "am-warning@example.org", min_severity="warning")
+    _subscriber(db_session, "am-critical@example.org", min_severity="critical")
+    _subscriber(db_session, "de@example.org", countries=("DE",))
+    _subscriber(db_session, "inactive@example.org", active=False)
+    deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None)
+    assert [m[1] for m in inbox.messages] == [["am-warning@example.org"]]
+
+
+def test_sign_matches_a_known_vector():
+    ts, body = 1700000000, b'{"a":1}'
+    assert sign(b"k", ts, body) == sign(b"k", ts, body)
+    assert sign(b"k", ts, body).startswith("sha256=") and len(sign(b"k", ts, body)) == 71
+    assert verify(b"k", str(ts), body, sign(b"k", ts, body), now=ts + 10)
+    assert not verify(b"k", "not-a-number", body, sign(b"k", ts, body), now=time.time())
