@@ -22,7 +22,6 @@ from monitor.config import get_settings
 from monitor.db import session_factory
 from monitor.ingest import IngestOptions
 from monitor.models import Source
-from monitor.spikes import SpikeParams
 from workers.app import app
 
 log = structlog.get_logger(__name__)
@@ -41,11 +40,6 @@ def ingest_options() -> IngestOptions:
     s = get_settings()
     return IngestOptions(author_key=s.author_key(), max_post_chars=s.max_post_chars,
                          batch_size=s.ingest_batch_size)
-
-
-def spike_params() -> SpikeParams:
-    s = get_settings()
-    return SpikeParams(baseline=s.spike_baseline_days, min_count=s.spike_min_count)
 
 
 def _bind(task, **values) -> None:
@@ -118,7 +112,7 @@ def check_spikes(self, country: str, until: str | None = None) -> list[int]:
     s = get_settings()
     day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
     with sessions().begin() as session:
-        opened = alerts.check_spikes(session, country, day, spike_params(),
+        opened = alerts.check_spikes(session, country, day, alerts.spike_params(get_settings()),
                                      cooldown_days=s.spike_cooldown_days)
         opened += alerts.check_gaps(session, country, day)
     for alert_id in opened:
@@ -141,7 +135,7 @@ def replay_spikes(self, country: str, start: str, end: str) -> list[int]:
     s = get_settings()
     with sessions().begin() as session:
         return alerts.replay_spikes(session, country, dt.date.fromisoformat(start),
-                                    dt.date.fromisoformat(end), spike_params(),
+                                    dt.date.fromisoformat(end), alerts.spike_params(get_settings()),
                                     cooldown_days=s.spike_cooldown_days)
 
 
