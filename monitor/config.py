@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     spike_cooldown_days: int = 3
     beat_poll_seconds: float = 60.0
     beat_spike_seconds: float = 300.0
+    beat_report_seconds: float = 900.0  # how often beat checks which subscribers' weekly reports are due
+    report_attempts: int = 5  # a failed report run is retried until it has made this many attempts
+    report_backoff_s: float = 300.0  # doubling after each failed attempt
+    report_stale_s: float = 1800.0  # a run still rendering after this long lost its worker: claim it again
+    report_overdue_s: float = 3600.0  # a report not sent this long after it was due is an admin alert
 
     log_level: str = "INFO"
     log_json: bool = False

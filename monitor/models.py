@@ -167,6 +167,9 @@ class Subscriber(Base):
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_format: Mapped[str] = mapped_column(String(20), default="json", server_default="json")  # json | slack
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The weekly report is due from this weekday (0 = Monday) and hour, local time in `timezone`.
+    report_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    report_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -195,12 +198,19 @@ class ReportRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scope: Mapped[str] = mapped_column(String(200))  # "subscriber:<id>" or "manual:<countries>"
     iso_week: Mapped[str] = mapped_column(String(8))
+    # working -> sending -> success; error is retried from next_attempt_at until the attempts run out.
     status: Mapped[str] = mapped_column(String(20), default="working")
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     path: Mapped[str | None] = mapped_column(Text)
     checksum: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[list[str] | None] = mapped_column(JSONType)
+    sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # e-mails sent, resends included
+    admin_alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("scope", "iso_week", name="uq_report_runs_scope_week"),)
 

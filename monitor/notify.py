@@ -1,9 +1,12 @@
 """E-mail and webhooks: the one module that talks outward.
 
 Each alert goes to the active subscribers of its country whose minimum severity it reaches, by
-e-mail and (if they set one) webhook. Every attempt leaves a `Delivery` row; a (subscriber, channel)
-that already has a sent row is skipped, so a rerun never sends twice. Failed attempts are retried
-with exponential backoff; when all fail, the admin address is told. Webhook bodies are signed:
+e-mail and (if they set one) webhook; when an alert escalates, the subscribers its new severity
+admits get it once. Every attempt leaves a `Delivery` row, and the rows are the whole state: a
+(subscriber, channel) with a sent row is done, one with `notify_attempts` failed rows has given up
+(the admin address is then told, once per alert), any other is pending. A delivery round makes one
+attempt per pending channel; the task retries the round later (Celery countdown with exponential
+backoff), so no one waits inside a transaction. Webhook bodies are signed:
 `X-Vigil-Signature: sha256=HMAC(secret, "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
 """
 
@@ -14,12 +17,12 @@ import hmac
 import json
 import smtplib
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts import AlertText, describe_alert
@@ -65,12 +68,19 @@ def send_email(settings: Settings, to: str, text: AlertText) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = settings.smtp_from, to, text.subject
     msg.set_content(text.body)
+    send_message(settings, msg)
+
+
+def send_message(settings: Settings, msg: EmailMessage, to: list[str] | None = None) -> None:
+    """Send a ready e-mail over SMTP (STARTTLS and login when configured); `to` overrides its To header."""
+    if not settings.smtp_host:
+        raise RuntimeError("VIGIL_SMTP_HOST is not set")
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.webhook_timeout_s) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_user and settings.smtp_password:
             smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
-        smtp.send_message(msg)
+        smtp.send_message(msg, to_addrs=to)
 
 
 def post_webhook(settings: Settings, url: str, body: bytes) -> None:
@@ -90,63 +100,104 @@ def recipients(session: Session, alert: Alert) -> list[Subscriber]:
             if alert.country in (s.countries or []) and SEVERITIES.index(s.min_severity or "warning") <= level]
 
 
-def _attempts(session: Session, alert: Alert, subscriber_id: int | None, channel: str,
-              send: Callable[[], None], settings: Settings, sleep: Callable[[float], None]) -> bool:
-    """Try `send` up to the configured attempts with backoff, one Delivery row per attempt."""
-    for attempt in range(1, settings.notify_attempts + 1):
-        try:
-            send()
-        except Exception as exc:  # noqa: BLE001 - any failure of the far end is recorded and retried
-            session.add(Delivery(alert_id=alert.id, subscriber_id=subscriber_id, channel=channel,
-                                 attempt=attempt, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]))
-            log.warning("delivery_failed", alert_id=alert.id, subscriber_id=subscriber_id, channel=channel,
-                        attempt=attempt, error=type(exc).__name__)
-            if attempt < settings.notify_attempts:
-                sleep(settings.notify_backoff_s * 2 ** (attempt - 1))
-            continue
-        session.add(Delivery(alert_id=alert.id, subscriber_id=subscriber_id, channel=channel,
-                             attempt=attempt, status="sent"))
-        return True
-    return False
+@dataclass(frozen=True)
+class Outgoing:
+    """One message still to send: to whom, by which channel, as which attempt, with its text."""
+
+    alert_id: int
+    subscriber_id: int | None  # None for the admin note
+    channel: str  # email | webhook | admin_email
+    attempt: int
+    to: str  # an e-mail address or a webhook URL
+    text: AlertText
+    webhook_format: str = "json"
 
 
-def deliver_alert(session: Session, alert_id: int, settings: Settings,
-                  sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
-    """Send an alert to its recipients by e-mail and webhook; skip what was already sent."""
+def _tally(session: Session, alert_id: int) -> tuple[set[tuple[int | None, str]], dict[tuple[int | None, str], int]]:
+    """(subscriber, channel) pairs already sent, and the failed attempts of each pair."""
+    sent: set[tuple[int | None, str]] = set()
+    failed: dict[tuple[int | None, str], int] = {}
+    for sub_id, channel, status, n in session.execute(
+            select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count())
+            .where(Delivery.alert_id == alert_id)
+            .group_by(Delivery.subscriber_id, Delivery.channel, Delivery.status)):
+        if status == "sent":
+            sent.add((sub_id, channel))
+        else:
+            failed[(sub_id, channel)] = n
+    return sent, failed
+
+
+def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> list[Outgoing]:
+    """What is still to send for an alert: every (recipient, channel) neither sent nor given up, and
+    the admin note once some channel has given up."""
     alert = session.get(Alert, alert_id)
     if alert is None:
-        return {"sent": 0, "failed": 0}
-    done = {tuple(r) for r in session.execute(select(Delivery.subscriber_id, Delivery.channel).where(
-        Delivery.alert_id == alert_id, Delivery.status == "sent")).all()}
-    text = describe_alert(session, alert)
-    sent = failed = 0
+        return []
+    sent, failed = _tally(session, alert_id)
+    limit = settings.notify_attempts
+    todo: list[tuple[int | None, str, str, str]] = []
     for sub in recipients(session, alert):
-        channels: list[tuple[str, Callable[[], None]]] = [
-            ("email", lambda sub=sub: send_email(settings, sub.email, text))]
+        todo.append((sub.id, "email", sub.email, "json"))
         if sub.webhook_url:
-            body = webhook_body(text, sub.webhook_format or "json")
-            channels.append(("webhook", lambda sub=sub, body=body: post_webhook(settings, sub.webhook_url, body)))
-        for channel, send in channels:
-            if (sub.id, channel) in done:
-                continue
-            if _attempts(session, alert, sub.id, channel, send, settings, sleep):
-                sent += 1
-            else:
-                failed += 1
-                _tell_admin(session, alert, sub, channel, settings, sleep)
+            todo.append((sub.id, "webhook", sub.webhook_url, sub.webhook_format or "json"))
+    given_up = [(s, c) for s, c, _, _ in todo if (s, c) not in sent and failed.get((s, c), 0) >= limit]
+    todo = [t for t in todo if (t[0], t[1]) not in sent and failed.get((t[0], t[1]), 0) < limit]
+    out: list[Outgoing] = []
+    if todo:
+        text = describe_alert(session, alert)
+        out = [Outgoing(alert_id, s, c, failed.get((s, c), 0) + 1, to, text, fmt) for s, c, to, fmt in todo]
+    admin = (None, "admin_email")
+    if given_up and settings.admin_email and admin not in sent and failed.get(admin, 0) < limit:
+        note = AlertText(
+            f"[Vigil admin] alert #{alert.id} could not be delivered",
+            f"Alert #{alert.id} ({alert.country}, {alert.severity}) failed {limit} times to "
+            + ", ".join(f"subscriber #{s} by {c}" for s, c in given_up) + ". See `deliveries` for the errors.",
+            {"alert_id": alert.id, "given_up": [{"subscriber_id": s, "channel": c} for s, c in given_up]})
+        out.append(Outgoing(alert_id, None, "admin_email", failed.get(admin, 0) + 1, settings.admin_email, note))
+    return out
+
+
+def send(settings: Settings, out: Outgoing) -> str | None:
+    """Send one message: None when it went, else the error. Network I/O: call it outside a transaction."""
+    try:
+        if out.channel == "webhook":
+            post_webhook(settings, out.to, webhook_body(out.text, out.webhook_format))
+        else:
+            send_email(settings, out.to, out.text)
+    except Exception as exc:  # noqa: BLE001 - any failure of the far end is recorded and retried
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+def record_attempts(session: Session, results: list[tuple[Outgoing, str | None]], settings: Settings) -> dict[str, int]:
+    """One Delivery row per attempt; {"sent": n, "failed": n}."""
+    sent = failed = 0
+    for out, error in results:
+        session.add(Delivery(alert_id=out.alert_id, subscriber_id=out.subscriber_id, channel=out.channel,
+                             attempt=out.attempt, status="failed" if error else "sent", error=error))
+        if error is None:
+            sent += 1
+            continue
+        failed += 1
+        log.warning("delivery_failed", alert_id=out.alert_id, subscriber_id=out.subscriber_id,
+                    channel=out.channel, attempt=out.attempt, error=error.split(":", 1)[0])
+        if out.attempt >= settings.notify_attempts:
+            log.error("delivery_gave_up", alert_id=out.alert_id, subscriber_id=out.subscriber_id,
+                      channel=out.channel)
     session.flush()
     return {"sent": sent, "failed": failed}
 
 
-def _tell_admin(session: Session, alert: Alert, sub: Subscriber, channel: str, settings: Settings,
-                sleep: Callable[[float], None]) -> None:
-    """Delivery keeps failing: tell the admin address, once per failed (subscriber, channel)."""
-    if not settings.admin_email:
-        log.error("delivery_gave_up", alert_id=alert.id, subscriber_id=sub.id, channel=channel)
-        return
-    note = AlertText(f"[Vigil admin] alert #{alert.id} could not be delivered",
-                     f"Alert #{alert.id} ({alert.country}, {alert.severity}) failed {settings.notify_attempts} "
-                     f"times by {channel} to subscriber #{sub.id}. See `deliveries` for the errors.",
-                     {"alert_id": alert.id, "subscriber_id": sub.id, "channel": channel})
-    _attempts(session, alert, None, "admin_email", lambda: send_email(settings, settings.admin_email, note),
-              settings, sleep)
+def retry_countdown(settings: Settings, retries: int) -> float:
+    """Seconds before delivery round `retries + 2`: the backoff doubling from `notify_backoff_s`."""
+    return settings.notify_backoff_s * 2 ** retries
+
+
+def deliver_alert(session: Session, alert_id: int, settings: Settings) -> dict[str, int]:
+    """One delivery round in one session (the CLI's and the tests' path; the task splits it so that
+    nothing is sent inside a transaction): {"sent", "failed", "pending"}, pending being what a later
+    round still has to try."""
+    results = [(out, send(settings, out)) for out in pending_deliveries(session, alert_id, settings)]
+    summary = record_attempts(session, results, settings)
+    return summary | {"pending": len(pending_deliveries(session, alert_id, settings))}

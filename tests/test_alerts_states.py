@@ -16,11 +16,11 @@ from monitor.alerts import (
     resolve,
 )
 from monitor.models import Alert, Rollup
-from monitor.spikes import SpikeParams
+from monitor.alerts import AlertParams
 from tests.factories import make_post, make_source
 
 START = dt.date(2024, 1, 1)
-PARAMS = SpikeParams()
+PARAMS = AlertParams()
 
 
 def _rollups(session, country: str, hostile: list[int | None], posts: list[int] | int = 200) -> None:
@@ -76,28 +76,56 @@ def test_acknowledged_alert_resolves_on_recovery(db_session):
     assert alert.status == "resolved" and alert.resolved_by == "vigil"
 
 
-def test_silence_raises_one_no_data_alert_and_data_resolves_it(db_session):
-    _rollups(db_session, "AM", [5, 6, 5, 7, 6, 5, 6] * 3 + [None] * 6)
-    assert check_gaps(db_session, "AM", _day(21)) == []  # yesterday had data
-    assert check_gaps(db_session, "AM", _day(22)) == []  # one silent day is within grace
-    [gap_id] = check_gaps(db_session, "AM", _day(23))
-    for i in (23, 24, 25, 26):  # later beats update the same alert
-        assert check_gaps(db_session, "AM", _day(i)) == []
-    # The spike check sees no data, not zeros: no spike and no "drop".
-    assert check_spikes(db_session, "AM", _day(26), PARAMS) == []
+NOW = dt.datetime(2024, 2, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _hours(n: float) -> dt.timedelta:
+    return dt.timedelta(hours=n)
+
+
+def test_failing_sources_raise_one_no_data_alert_that_grows_and_resolves(db_session):
+    src = make_source(db_session, country="AM", created_at=NOW - _hours(500), poll_interval_s=900,
+                      last_success_at=NOW - _hours(5), last_polled_at=NOW - _hours(0.1), last_error="HTTP 503")
+    assert check_gaps(db_session, "AM", NOW) == []  # five hours: still within grace
+    [gap_id] = check_gaps(db_session, "AM", NOW + _hours(25))
+    for h in (25.1, 26, 30):  # later beats update the same alert
+        assert check_gaps(db_session, "AM", NOW + _hours(h)) == []
     gap = db_session.get(Alert, gap_id)
-    assert (gap.kind, gap.status, gap.started_on, gap.last_seen_on) == ("no_data", "open", _day(21), _day(26))
-    assert gap.severity == "high"  # five silent days
-    assert "not a drop to zero" in describe_alert(db_session, gap).body
-    db_session.add(Rollup(country="AM", day=_day(27), category="*", trigger="*", posts=100, antisemitic=3))
+    assert (gap.kind, gap.metric, gap.status, gap.severity) == ("no_data", "posts", "open", "high")
+    assert gap.started_on == (NOW - _hours(5)).date() and gap.details["reason"] == "failing"
+    assert check_gaps(db_session, "AM", NOW + _hours(80)) == [gap_id]  # escalated to critical: tell again
+    text = describe_alert(db_session, gap)
+    assert "not a drop to zero" in text.body and "HTTP 503" in text.body and "polls fail" in text.body
+    # The spike check sees no data, not zeros: no spike and no "drop".
+    _rollups(db_session, "AM", [5, 6, 5, 7, 6, 5, 6] * 3 + [None] * 6)
+    assert check_spikes(db_session, "AM", _day(26), PARAMS) == []
+    src.last_success_at = NOW + _hours(81)
     db_session.flush()
-    assert check_gaps(db_session, "AM", _day(27)) == []
+    assert check_gaps(db_session, "AM", NOW + _hours(81)) == []
     assert db_session.get(Alert, gap_id).status == "resolved"
     assert db_session.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "no_data")) == 1
 
 
-def test_a_country_without_data_raises_no_gap_alert(db_session):
-    assert check_gaps(db_session, "PL", _day(30)) == []
+def test_sources_that_succeed_without_posts_are_quiet_not_silent(db_session):
+    make_source(db_session, country="GE", created_at=NOW - _hours(500), last_success_at=NOW - _hours(0.2),
+                last_polled_at=NOW - _hours(0.2))
+    assert check_gaps(db_session, "GE", NOW) == []  # no rollups, no posts at all: still no gap
+
+
+def test_one_stopped_source_of_several_is_a_source_gap(db_session):
+    make_source(db_session, country="DE", created_at=NOW - _hours(500), last_success_at=NOW - _hours(0.2))
+    stopped = make_source(db_session, country="DE", created_at=NOW - _hours(500), last_success_at=NOW - _hours(10),
+                          last_polled_at=NOW - _hours(10))
+    [gap_id] = check_gaps(db_session, "DE", NOW)
+    gap = db_session.get(Alert, gap_id)
+    assert (gap.metric, gap.severity, gap.details["reason"]) == (f"source:{stopped.id}", "warning", "not_polled")
+    assert "not being polled" in describe_alert(db_session, gap).body
+
+
+def test_a_country_without_sources_raises_no_gap_alert(db_session):
+    assert check_gaps(db_session, "PL", NOW) == []
+    make_source(db_session, country="PL", created_at=NOW - _hours(1))  # new, never polled yet: grace
+    assert check_gaps(db_session, "PL", NOW) == []
 
 
 def test_alert_text_says_what_rose_why_and_shows_examples(db_session):
@@ -110,6 +138,9 @@ def test_alert_text_says_what_rose_why_and_shows_examples(db_session):
         db_session.add(Rollup(country="AM", day=_day(i), category="collective_blame", trigger="*",
                               posts=n, antisemitic=2 if i < 28 else 18))
     long_text = "example hostile wording " * 30
+    for k in range(6):  # the previous weeks' hostile posts use other words
+        make_post(db_session, source, _day(10 + k), "old grievance about banks", classification={
+            "antisemitic": True, "score": 0.8, "category": "collective_blame", "triggers": []})
     for k in range(3):
         post = make_post(db_session, source, _day(28), long_text, hour=10 + k,
                          classification={"antisemitic": True, "score": 0.9 - k / 10, "category": "collective_blame",
@@ -125,3 +156,4 @@ def test_alert_text_says_what_rose_why_and_shows_examples(db_session):
     assert "https://example.org/p/0" in text.body and "[abababababab]" in text.body
     assert long_text not in text.body and "…" in text.body
     assert text.fields["triggers"][0]["lift"] == 10.5 and len(text.fields["examples"]) == 3
+    assert "Emerging terms: " in text.body and "hostile wording" in {t["term"] for t in text.fields["terms"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import socket
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from monitor.config import Settings
 from monitor.models import Alert, Delivery, Subscriber
-from monitor.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_alert, sign, verify
+from monitor.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_alert, retry_countdown, sign, verify
 
 SECRET = "a3f1c9e07b2d4e5f8a6c1d0e9b7f3a2c"
 
@@ -115,26 +116,28 @@ def test_email_reaches_a_real_smtp_server_once(db_session, smtp):
     port, inbox = smtp
     alert = _alert(db_session)
     sub = _subscriber(db_session, "analyst@example.org")
-    assert deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None) == {"sent": 1, "failed": 0}
+    assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 1, "failed": 0, "pending": 0}
     [(sender, rcpts, content)] = inbox.messages
     assert sender == "vigil@test" and rcpts == ["analyst@example.org"]
     assert "Subject: [Vigil high] AM" in content and "israel_azerbaijan_ties 20 posts (lift 10.5x)" in content
     assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "sent")]
     # A rerun (a redelivered task) sends nothing again.
-    assert deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None) == {"sent": 0, "failed": 0}
+    assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 0, "failed": 0, "pending": 0}
     assert len(inbox.messages) == 1
 
 
-def test_webhook_retries_with_backoff_and_signs_its_body(db_session, smtp, webhook):
+def test_webhook_retries_round_by_round_and_signs_its_body(db_session, smtp, webhook):
     port, _ = smtp
     url, receiver = webhook
     receiver.failures = 2
     alert = _alert(db_session)
     sub = _subscriber(db_session, "ngo@example.org", webhook_url=url)
-    waits: list[float] = []
-    result = deliver_alert(db_session, alert.id, _settings(port), sleep=waits.append)
-    assert result == {"sent": 2, "failed": 0}
-    assert waits == [0.5, 1.0]  # exponential backoff between the three webhook attempts
+    settings = _settings(port)
+    # Each round makes one attempt per pending channel; the task schedules the next round.
+    rounds = [deliver_alert(db_session, alert.id, settings) for _ in range(4)]
+    assert rounds == [{"sent": 1, "failed": 1, "pending": 1}, {"sent": 0, "failed": 1, "pending": 1},
+                      {"sent": 1, "failed": 0, "pending": 0}, {"sent": 0, "failed": 0, "pending": 0}]
+    assert [retry_countdown(settings, n) for n in range(3)] == [0.5, 1.0, 2.0]  # exponential backoff
     assert _deliveries(db_session, alert.id) == [
         (sub.id, "email", 1, "sent"), (sub.id, "webhook", 1, "failed"),
         (sub.id, "webhook", 2, "failed"), (sub.id, "webhook", 3, "sent")]
@@ -154,7 +157,7 @@ def test_slack_format(db_session, smtp, webhook):
     url, receiver = webhook
     alert = _alert(db_session)
     _subscriber(db_session, "slack@example.org", webhook_url=url, webhook_format="slack")
-    deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None)
+    deliver_alert(db_session, alert.id, _settings(port))
     [(_, body)] = receiver.requests
     payload = json.loads(body)
     assert list(payload) == ["text"] and payload["text"].startswith("*[Vigil high] AM")
@@ -164,9 +167,9 @@ def test_persistent_failure_is_recorded_and_admins_are_told(db_session, smtp):
     port, inbox = smtp
     alert = _alert(db_session)
     sub = _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
-    result = deliver_alert(db_session, alert.id, _settings(port, admin_email="ops@example.org"),
-                           sleep=lambda s: None)
-    assert result == {"sent": 1, "failed": 1}
+    settings = _settings(port, admin_email="ops@example.org")
+    rounds = [deliver_alert(db_session, alert.id, settings) for _ in range(5)]
+    assert [r["pending"] for r in rounds] == [1, 1, 1, 0, 0]  # the third failure leaves the admin note
     rows = _deliveries(db_session, alert.id)
     assert rows[1:4] == [(sub.id, "webhook", n, "failed") for n in (1, 2, 3)]
     assert rows[4] == (None, "admin_email", 1, "sent")
@@ -181,8 +184,67 @@ def test_subscribers_choose_countries_and_min_severity(db_session, smtp):
     _subscriber(db_session, "am-critical@example.org", min_severity="critical")
     _subscriber(db_session, "de@example.org", countries=("DE",))
     _subscriber(db_session, "inactive@example.org", active=False)
-    deliver_alert(db_session, alert.id, _settings(port), sleep=lambda s: None)
+    deliver_alert(db_session, alert.id, _settings(port))
     assert [m[1] for m in inbox.messages] == [["am-warning@example.org"]]
+
+
+def test_escalation_reaches_the_newly_admitted_subscribers_once(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session, severity="warning")
+    _subscriber(db_session, "all@example.org", min_severity="warning")
+    _subscriber(db_session, "high@example.org", min_severity="high")
+    _subscriber(db_session, "critical@example.org", min_severity="critical")
+    deliver_alert(db_session, alert.id, _settings(port))
+    alert.severity = "high"
+    deliver_alert(db_session, alert.id, _settings(port))
+    deliver_alert(db_session, alert.id, _settings(port))  # a redelivered task: nothing again
+    alert.severity = "critical"
+    deliver_alert(db_session, alert.id, _settings(port))
+    assert [m[1] for m in inbox.messages] == [["all@example.org"], ["high@example.org"], ["critical@example.org"]]
+    assert "Subject: [Vigil high]" in inbox.messages[1][2]
+
+
+def test_the_task_retries_with_celery_and_never_sends_inside_a_transaction(db_session, smtp, webhook, monkeypatch):
+    from sqlalchemy.orm import sessionmaker
+
+    from workers import tasks
+
+    port, _ = smtp
+    url, receiver = webhook
+    receiver.failures = 2
+    alert = _alert(db_session)
+    sub = _subscriber(db_session, "ngo@example.org", webhook_url=url)
+    factory = sessionmaker(bind=db_session.connection(), join_transaction_mode="create_savepoint")
+    active: list[int] = []
+    begin = factory.begin
+
+    @contextlib.contextmanager
+    def tracked_begin():
+        with begin() as session:
+            active.append(1)
+            try:
+                yield session
+            finally:
+                active.pop()
+
+    monkeypatch.setattr(factory, "begin", tracked_begin)
+    monkeypatch.setattr(tasks, "sessions", lambda: factory)
+    monkeypatch.setattr(tasks, "get_settings", lambda: _settings(port))
+    countdowns: list[float] = []
+    monkeypatch.setattr(tasks.notify, "retry_countdown", lambda s, n: countdowns.append(retry_countdown(s, n)) or 0)
+    real_send = tasks.notify.send
+
+    def send(settings, out):
+        assert not active, "sending inside the task's transaction"
+        return real_send(settings, out)
+
+    monkeypatch.setattr(tasks.notify, "send", send)
+    result = tasks.deliver_alert.apply(args=[alert.id]).get()  # eager: Celery runs each retry in turn
+    assert result == {"sent": 1, "failed": 0, "pending": 0}
+    assert countdowns == [0.5, 1.0]
+    assert _deliveries(db_session, alert.id) == [
+        (sub.id, "email", 1, "sent"), (sub.id, "webhook", 1, "failed"),
+        (sub.id, "webhook", 2, "failed"), (sub.id, "webhook", 3, "sent")]
 
 
 def test_sign_matches_a_known_vector():

@@ -17,6 +17,8 @@ def beat_schedule(settings: Settings) -> dict:
                          "schedule": settings.beat_spike_seconds},
         "weekly-report": {"task": "workers.tasks.render_weekly_report",
                           "schedule": crontab(minute=0, hour=5, day_of_week="mon")},
+        "send-due-reports": {"task": "workers.tasks.send_due_reports",
+                             "schedule": settings.beat_report_seconds},
     }
 
 

@@ -107,36 +107,44 @@ def recompute_rollups(self, country: str, days: list[str]) -> int:
 @app.task(bind=True, **RETRY)
 def check_spikes(self, country: str, until: str | None = None) -> list[int]:
     """Open or update spike and no-data alerts for a country up to `until` (default today, UTC);
-    send the newly opened ones on to delivery after commit."""
+    send the opened and escalated ones on to delivery after commit."""
     _bind(self, country=country)
-    s = get_settings()
+    params = alerts.spike_params(get_settings())
     day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
     with sessions().begin() as session:
-        opened = alerts.check_spikes(session, country, day, alerts.spike_params(get_settings()),
-                                     cooldown_days=s.spike_cooldown_days)
-        opened += alerts.check_gaps(session, country, day)
-    for alert_id in opened:
+        changed = alerts.check_spikes(session, country, day, params)
+        changed += alerts.check_gaps(session, country, params=params)
+    for alert_id in changed:
         deliver_alert.delay(alert_id)
-    return opened
+    return changed
 
 
 @app.task(bind=True, **RETRY)
 def deliver_alert(self, alert_id: int) -> dict:
-    """E-mail and webhook one alert to its subscribers; what was already sent is skipped."""
+    """One delivery round for an alert: read what is pending, send it with no transaction open,
+    record each attempt; retry later (exponential backoff) while something is still pending."""
     _bind(self, alert_id=alert_id)
+    s = get_settings()
     with sessions().begin() as session:
-        return notify.deliver_alert(session, alert_id, get_settings())
+        outgoing = notify.pending_deliveries(session, alert_id, s)
+    results = [(out, notify.send(s, out)) for out in outgoing]
+    with sessions().begin() as session:
+        summary = notify.record_attempts(session, results, s)
+        pending = len(notify.pending_deliveries(session, alert_id, s)) if summary["failed"] else 0
+    if pending:
+        # Every round adds a failed row or a sent one, so the rounds end on their own.
+        raise self.retry(countdown=notify.retry_countdown(s, self.request.retries),
+                         max_retries=2 * s.notify_attempts + 1)
+    return summary | {"pending": pending}
 
 
 @app.task(bind=True, **RETRY)
 def replay_spikes(self, country: str, start: str, end: str) -> list[int]:
     """Replay spike checks day by day over stored history, as beat would have run them."""
     _bind(self, country=country)
-    s = get_settings()
     with sessions().begin() as session:
         return alerts.replay_spikes(session, country, dt.date.fromisoformat(start),
-                                    dt.date.fromisoformat(end), alerts.spike_params(get_settings()),
-                                    cooldown_days=s.spike_cooldown_days)
+                                    dt.date.fromisoformat(end), alerts.spike_params(get_settings()))
 
 
 @app.task(bind=True, **RETRY)
@@ -167,3 +175,44 @@ def render_weekly_report(self, iso_week: str | None = None, countries: list[str]
         # The failure is recorded on the run, which a retry claims again.
         raise self.retry(countdown=300, max_retries=5)
     return outcome
+
+
+@app.task(bind=True, **RETRY)
+def send_due_reports(self) -> int:
+    """Beat: tell the admin of runs still unsent an hour after they fell due; claim the subscribers'
+    weekly reports that are due now and send each on."""
+    _bind(self)
+    s = get_settings()
+    now = dt.datetime.now(dt.timezone.utc)
+    with sessions().begin() as session:  # first, so a run claimed late by this very beat is not yet reported
+        reporting.alert_overdue_runs(session, now, s)
+    with sessions().begin() as session:
+        claims = reporting.claim_due_reports(session, now, s)
+    for claim in claims:
+        deliver_report_run.delay(claim.run_id, claim.attempt)
+    return len(claims)
+
+
+@app.task(bind=True, **RETRY)
+def deliver_report_run(self, run_id: int, attempt: int) -> str:
+    """Render a claimed run and commit it as `sending`, then e-mail it and record the outcome.
+
+    `sending` is committed before SMTP, so a redelivery after a lost worker finds the claim gone and
+    sends nothing; the overdue check reports such a run to the admin instead.
+    """
+    _bind(self, run_id=run_id)
+    s = get_settings()
+    with sessions().begin() as session:
+        prepared = reporting.prepare_run(session, reporting.Claim(run_id, attempt), s,
+                                         dt.datetime.now(dt.timezone.utc))
+    if prepared is None:
+        return "skipped"
+    try:
+        notify.send_message(s, prepared.message, prepared.recipients)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; beat claims it again after its backoff
+        with sessions().begin() as session:
+            reporting.record_failure(session, run_id, exc, s, dt.datetime.now(dt.timezone.utc))
+        return "error"
+    with sessions().begin() as session:
+        reporting.record_sent(session, run_id, dt.datetime.now(dt.timezone.utc))
+    return "success"

@@ -53,7 +53,8 @@ def backtest(
     from_: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
     to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
 ) -> None:
-    """Replay the daily checks over stored rollups and list the alerts that would have fired; writes nothing."""
+    """Replay the checks (daily series, hourly count) over stored history and list the alerts that
+    would have fired; writes nothing."""
     from sqlalchemy import delete
 
     from monitor.alerts import replay_spikes, spike_params
@@ -70,7 +71,8 @@ def backtest(
             # stored alerts of the period neither hide nor absorb what the replay would raise.
             session.execute(delete(Alert).where(Alert.country == cc, Alert.kind == "spike",
                                                 Alert.last_seen_on >= start, Alert.started_on <= end))
-            ids = replay_spikes(session, cc, start, end, spike_params(s), cooldown_days=s.spike_cooldown_days)
+            # dry_run: the replay logs no alert_opened lines for alerts that are never stored.
+            ids = replay_spikes(session, cc, start, end, spike_params(s), dry_run=True)
             for alert in sorted((session.get(Alert, i) for i in ids), key=lambda a: a.started_on):
                 table.add_row(alert.kind, alert.metric, alert.severity, str(alert.started_on),
                               str(alert.last_seen_on), f"{alert.observed:g}", f"{alert.expected:.1f}",
@@ -78,4 +80,5 @@ def backtest(
         finally:
             session.rollback()  # a backtest only looks
     console.print(table)
-    console.print(f"{len(ids)} alert(s) would have fired for {cc} from {start} to {end}.")
+    console.print(f"Dry run: {len(ids)} alert(s) would have fired for {cc} from {start} to {end}; "
+                  "nothing was stored.")

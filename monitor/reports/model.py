@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from monitor.privacy import excerpt
 from monitor.reports import queries
+from monitor.reports.coverage import Coverage, build_coverage
+from monitor.reports.methodology import ModelCard
 from monitor.reports.stats import percent_change, points_change, wilson_interval
 from monitor.reports.weeks import iso_week_of, parse_iso_week, utc_bounds
 
@@ -148,6 +150,8 @@ class WeeklyReport:
     countries: list[CountryReport]
     model_versions: list[str]
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    coverage: dict[str, Coverage] = field(default_factory=dict)  # country -> its sources and languages
+    model_card: ModelCard | None = None  # the card of the model named in the methodology
 
 
 def _week_totals(days: dict[dt.date, tuple[int, int]], monday: dt.date) -> WeekTotals | None:
@@ -278,7 +282,8 @@ def _country_report(
 
 
 def build_weekly_report(
-    session: Session, iso_week: str, countries: list[str] | None = None, weeks_of_trend: int = 8
+    session: Session, iso_week: str, countries: list[str] | None = None, weeks_of_trend: int = 8,
+    model_card: ModelCard | None = None,
 ) -> WeeklyReport:
     """The report of `iso_week` for `countries` (None: every country with rollups that week); reads only."""
     monday = parse_iso_week(iso_week)
@@ -323,4 +328,6 @@ def build_weekly_report(
         overview=_overview(reports),
         countries=reports,
         model_versions=versions,
+        coverage=build_coverage(session, start, end, chosen),
+        model_card=model_card,
     )

@@ -1,4 +1,4 @@
-"""The SELECTs behind the weekly report: rollup totals and breakdowns, alerts, example posts."""
+"""The SELECTs behind the weekly report: rollup totals and breakdowns, alerts, example posts, coverage."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from monitor.models import Alert, Classification, Post, Rollup
+from monitor.models import Alert, Classification, Post, Rollup, Source
 
 ALL = "*"
 FETCHED_TEXT_CHARS = 1000  # enough for a 200-character excerpt after whitespace is collapsed
@@ -154,3 +154,39 @@ def select_model_versions(
         .order_by(Classification.model_version)
     )
     return list(session.scalars(stmt))
+
+
+def select_source_activity(
+    session: Session, start: dt.datetime, end: dt.datetime, countries: Sequence[str]
+) -> list[Row]:
+    """Every source of the countries with its polling state and the posts it published in [start, end)."""
+    published = (
+        select(Post.source_id, func.count().label("posts"))
+        .where(Post.published_at >= start, Post.published_at < end, Post.country.in_(countries))
+        .group_by(Post.source_id)
+        .subquery()
+    )
+    stmt = (
+        select(Source.name, Source.country, Source.enabled, Source.consecutive_failures,
+               func.coalesce(published.c.posts, 0).label("posts"))
+        .outerjoin(published, published.c.source_id == Source.id)
+        .where(Source.country.in_(countries))
+        .order_by(Source.country, Source.name)
+    )
+    return list(session.execute(stmt))
+
+
+def select_languages(
+    session: Session, start: dt.datetime, end: dt.datetime, countries: Sequence[str]
+) -> list[Row]:
+    """(country, language, language_covered, posts) of the posts published in [start, end).
+
+    language_covered is None for posts not classified yet.
+    """
+    stmt = (
+        select(Post.country, Post.language, Classification.language_covered, func.count().label("posts"))
+        .outerjoin(Classification, Classification.post_id == Post.id)
+        .where(Post.published_at >= start, Post.published_at < end, Post.country.in_(countries))
+        .group_by(Post.country, Post.language, Classification.language_covered)
+    )
+    return list(session.execute(stmt))

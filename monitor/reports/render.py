@@ -1,4 +1,4 @@
-"""Render a weekly report as one self-contained HTML document (inline CSS, charts as data URIs)."""
+"""Render a weekly report as one HTML document with inline CSS; charts as data: URIs or cid: references."""
 
 from __future__ import annotations
 
@@ -16,8 +16,21 @@ TEMPLATE = "weekly.html.j2"
 
 
 @dataclass(frozen=True)
+class Chart:
+    """A country's trend chart: PNG bytes, alt text, and the Content-ID it has in an e-mail."""
+
+    country: str
+    png: bytes
+    alt: str
+
+    @property
+    def content_id(self) -> str:
+        return f"trend-{self.country}@vigil.report"
+
+
+@dataclass(frozen=True)
 class ChartImage:
-    """A chart ready for an <img>: its data URI and alt text."""
+    """A chart ready for an <img>: its src (data: URI or cid:) and alt text."""
 
     src: str
     alt: str
@@ -38,21 +51,38 @@ def _environment() -> Environment:
     return env
 
 
-def render_charts(report: WeeklyReport) -> dict[str, ChartImage]:
-    """The trend chart of each country of the report, keyed by country."""
-    charts = {}
-    for country in report.countries:
-        png = base64.b64encode(trend_png(country.country, country.trend)).decode("ascii")
-        alt = trend_alt_text(country.country, country.trend)
-        charts[country.country] = ChartImage(f"data:image/png;base64,{png}", alt)
-    return charts
+def render_charts(report: WeeklyReport) -> dict[str, Chart]:
+    """The trend chart of each country of the report, keyed by country; render once, use in every format."""
+    return {c.country: Chart(c.country, trend_png(c.country, c.trend), trend_alt_text(c.country, c.trend))
+            for c in report.countries}
 
 
-def render_html(report: WeeklyReport, model_version: str | None = None, charts: bool = True) -> str:
-    """The report as HTML; model_version overrides the versions read from the week's classifications."""
+def _images(charts: dict[str, Chart], embed: str) -> dict[str, ChartImage]:
+    if embed == "cid":
+        return {k: ChartImage(f"cid:{c.content_id}", c.alt) for k, c in charts.items()}
+    if embed == "data":
+        return {k: ChartImage("data:image/png;base64," + base64.b64encode(c.png).decode("ascii"), c.alt)
+                for k, c in charts.items()}
+    raise ValueError(f"embed must be 'data' or 'cid', got {embed!r}")
+
+
+def render_html(
+    report: WeeklyReport,
+    model_version: str | None = None,
+    charts: bool | dict[str, Chart] = True,
+    embed: str = "data",
+) -> str:
+    """The report as HTML; model_version overrides the versions read from the week's classifications.
+
+    `charts` is True (render them), False (none) or charts already rendered; `embed` is "data" for a
+    self-contained file or PDF, "cid" for an e-mail whose images are attached as related parts.
+    """
     versions = [model_version] if model_version else report.model_versions
+    if charts is True:
+        charts = render_charts(report)
     return _environment().get_template(TEMPLATE).render(
         report=report,
-        charts=render_charts(report) if charts else {},
+        charts=_images(charts or {}, embed),
         model_versions=versions,
+        card=report.model_card,
     )
