@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from email.utils import format_datetime
 
 import pytest

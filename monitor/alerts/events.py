@@ -1,0 +1,166 @@
+"""Spike events: detections become one alert per (country, metric) event, updated while it lasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+
+import structlog
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from monitor.alerts.drivers import alert_details
+from monitor.alerts.params import METRIC, SYSTEM, AlertParams
+from monitor.alerts.series import (
+    DAY,
+    HOUR,
+    daily_series,
+    day_start,
+    hourly_series,
+    utcnow,
+)
+from monitor.alerts.states import set_resolved
+from monitor.db import insert_for
+from monitor.models import Alert
+from monitor.spikes import SEVERITIES, Detection, default_detector, phases_for, worse
+
+log = structlog.get_logger(__name__)
+
+
+def check_spikes(session: Session, country: str, until: dt.date, params: AlertParams = AlertParams(),
+                 now: dt.datetime | None = None, dry_run: bool = False) -> list[int]:
+    """Record the alarms of the last `lookback_days` up to `until` (and of the hourly count in the 24
+    hours up to `now`, default the end of `until` or the present); return the ids of alerts opened
+    or escalated, which are the ones to (re)deliver."""
+    now = now or min(utcnow(), day_start(until + DAY))
+    first = until - dt.timedelta(days=params.history_days - 1)
+    days = [first + dt.timedelta(days=i) for i in range(params.history_days)]
+    start = len(days) - params.lookback_days
+    detector = default_detector("day")
+    phases = phases_for(days, "day")
+    cooldown = params.cooldown_days
+    notify: dict[int, None] = {}
+    country_series, *sub_series = daily_series(session, country, days, start, params)
+    for hour, det, volume in _hourly_alarms(session, country, now, params):
+        _record(session, country, METRIC, hour.date(), det, cooldown=cooldown, notify=notify, dry_run=dry_run,
+                details=lambda hour=hour, det=det, volume=volume: alert_details(
+                    session, country, METRIC, hour.date(), hour, det, volume))
+    for metric, counts, totals, min_count in [country_series, *sub_series]:
+        for det in detector.alarms(counts, totals, phases, start=start, min_count=min_count):
+            day = days[det.index]
+            if metric != METRIC and _event_alert(session, country, metric, day, cooldown) is None:
+                cover = _covering_alert(session, country, day, cooldown)
+                if cover is not None:  # one event, one alert: the open one lists this series as rising too
+                    related = (cover.details or {}).get("related", [])
+                    if metric not in related:
+                        cover.details = {**(cover.details or {}), "related": sorted([*related, metric])}
+                    continue
+            _record(session, country, metric, day, det, cooldown=cooldown, notify=notify, dry_run=dry_run,
+                    details=lambda day=day, metric=metric, det=det, totals=totals: alert_details(
+                        session, country, metric, day, None, det, totals[det.index]))
+    _resolve_recovered(session, country, until, cooldown)
+    return list(notify)
+
+
+def _hourly_alarms(session: Session, country: str, now: dt.datetime,
+                   params: AlertParams) -> list[tuple[dt.datetime, Detection, int]]:
+    """Alarms of the hourly count (share-normalised) in the 24 hours up to `now`."""
+    end = now.replace(minute=0, second=0, microsecond=0) + HOUR  # the current hour counts, partly filled
+    first = end - dt.timedelta(days=params.hourly_days)
+    series = hourly_series(session, country, first, end)
+    if not series:
+        return []
+    grid = [first + i * HOUR for i in range(params.hourly_days * 24)]
+    counts = [series[h][1] if h in series else None for h in grid]
+    totals = [series[h][0] if h in series else None for h in grid]  # no posts: no data, not zero
+    found = default_detector("hour").alarms(counts, totals, phases_for(grid, "hour"), start=len(grid) - 24,
+                                            min_count=params.hourly_min_count)
+    return [(grid[d.index], d, totals[d.index]) for d in found]
+
+
+def _event_alert(session: Session, country: str, metric: str, day: dt.date, cooldown: int) -> Alert | None:
+    """The alert of the event that `day` belongs to: started by then, last seen within the cooldown."""
+    return session.scalar(
+        select(Alert)
+        .where(Alert.country == country, Alert.kind == "spike", Alert.metric == metric,
+               Alert.started_on <= day, Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
+        .order_by(Alert.started_on.desc())
+        .limit(1)
+    )
+
+
+def _covering_alert(session: Session, country: str, day: dt.date, cooldown: int) -> Alert | None:
+    """A spike alert of the country, of any series, whose event `day` belongs to (the count's first)."""
+    return session.scalar(
+        select(Alert)
+        .where(Alert.country == country, Alert.kind == "spike", Alert.started_on <= day,
+               Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
+        .order_by(case((Alert.metric == METRIC, 0), else_=1), Alert.started_on, Alert.id)
+        .limit(1)
+    )
+
+
+def _record(session: Session, country: str, metric: str, day: dt.date, det: Detection, *, cooldown: int,
+            details: Callable[[], dict], notify: dict[int, None], dry_run: bool) -> None:
+    """Open the event's alert, or update it; add its id to `notify` when opened or escalated."""
+    now = utcnow()
+    alert = _event_alert(session, country, metric, day, cooldown)
+    if alert is None:
+        stmt = insert_for(session, Alert.__table__).values(
+            country=country, kind="spike", metric=metric, status="open", severity=det.severity,
+            started_on=day, last_seen_on=day, observed=det.observed, expected=det.expected,
+            score=det.score, details=details(), created_at=now, updated_at=now,
+        ).on_conflict_do_nothing(index_elements=["country", "kind", "metric", "started_on"]).returning(Alert.id)
+        new_id = session.execute(stmt).scalar()
+        if new_id is not None:
+            notify[new_id] = None
+            if not dry_run:
+                log.info("alert_opened", country=country, alert_id=new_id, metric=metric,
+                         severity=det.severity, started_on=day.isoformat())
+            return
+        alert = session.scalar(select(Alert).where(  # opened meanwhile by a concurrent check
+            Alert.country == country, Alert.kind == "spike", Alert.metric == metric, Alert.started_on == day))
+    before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
+    if day > alert.last_seen_on and alert.status == "resolved":
+        # Resolved while it still grows: the same event, open again.
+        alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
+    alert.last_seen_on = max(alert.last_seen_on, day)
+    if det.observed > alert.observed:
+        related = (alert.details or {}).get("related")
+        alert.observed, alert.expected = det.observed, det.expected
+        alert.details = details() | ({"related": related} if related else {})
+    alert.score = max(alert.score, det.score)
+    alert.severity = worse(alert.severity, det.severity)
+    if (alert.status, alert.severity, alert.last_seen_on, alert.score) != before:
+        alert.updated_at = now
+    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before[1]):
+        notify[alert.id] = None  # subscribers whose minimum it now reaches hear of it once
+        if not dry_run:
+            log.info("alert_escalated", country=country, alert_id=alert.id, metric=metric,
+                     severity=alert.severity)
+
+
+def _resolve_recovered(session: Session, country: str, until: dt.date, cooldown: int) -> None:
+    """Close spike alerts quiet for longer than the cooldown: the event is over."""
+    for alert in session.scalars(select(Alert).where(
+            Alert.country == country, Alert.kind == "spike", Alert.status.in_(("open", "acknowledged")),
+            Alert.last_seen_on < until - dt.timedelta(days=cooldown))):
+        set_resolved(alert, SYSTEM)
+
+
+def replay_spikes(session: Session, country: str, start: dt.date, end: dt.date,
+                  params: AlertParams = AlertParams(), dry_run: bool = False) -> list[int]:
+    """Run the check for each day from `start` to `end` in order, as beat would have at each day's
+    end; ids of alerts opened."""
+    daily = replace(params, lookback_days=1)
+    opened: list[int] = []
+    day = start
+    while day <= end:
+        known = set(session.scalars(select(Alert.id).where(Alert.country == country)))
+        opened += [i for i in check_spikes(session, country, day, daily, dry_run=dry_run) if i not in known]
+        day += DAY
+    return opened
+
+
+# --- what an alert carries ----------------------------------------------------------------------

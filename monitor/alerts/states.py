@@ -1,0 +1,54 @@
+"""Alert states: open -> acknowledged -> resolved, with who and when."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.alerts.series import utcnow
+from monitor.models import Alert
+
+
+def set_resolved(alert: Alert, by: str) -> None:
+    now = utcnow()
+    alert.status, alert.resolved_at, alert.resolved_by, alert.updated_at = "resolved", now, by, now
+
+
+class AlertStateError(ValueError):
+    """An analyst asked for a transition the alert's state does not allow."""
+
+
+def acknowledge(session: Session, alert_id: int, by: str) -> Alert:
+    """open -> acknowledged, recording who and when."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise AlertStateError(f"no alert {alert_id}")
+    if alert.status != "open":
+        raise AlertStateError(f"alert {alert_id} is {alert.status}, not open")
+    now = utcnow()
+    alert.status, alert.acknowledged_at, alert.acknowledged_by, alert.updated_at = "acknowledged", now, by, now
+    return alert
+
+
+def resolve(session: Session, alert_id: int, by: str) -> Alert:
+    """open or acknowledged -> resolved, recording who and when."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise AlertStateError(f"no alert {alert_id}")
+    if alert.status == "resolved":
+        raise AlertStateError(f"alert {alert_id} is already resolved")
+    set_resolved(alert, by)
+    return alert
+
+
+def list_alerts(session: Session, country: str | None = None, status: str | None = None) -> list[Alert]:
+    """Alerts, newest first."""
+    query = select(Alert).order_by(Alert.started_on.desc(), Alert.id.desc())
+    if country:
+        query = query.where(Alert.country == country)
+    if status:
+        query = query.where(Alert.status == status)
+    return list(session.scalars(query))
+
+
+# --- text ---------------------------------------------------------------------------------------
