@@ -56,10 +56,19 @@ class Settings(BaseSettings):
     report_stale_s: float = 1800.0  # a run still rendering after this long lost its worker: claim it again
     report_overdue_s: float = 3600.0  # a report not sent this long after it was due is an admin alert
 
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_page_size_max: int = 200  # posts, alerts and other lists never return more rows than this
+    api_statement_timeout_ms: int = 5000  # PostgreSQL cancels any one request's query after this
+    api_rate_limit_per_minute: int = 600  # requests per token (or per client address before login)
+    rate_limit_redis_url: str | None = None  # shared counters across API processes; in-memory when None
+    session_secret: SecretStr | None = None  # signs dashboard cookies; a random one per process when None
+    cookie_secure: bool = False  # set behind HTTPS so the session cookie is never sent in clear
+
     log_level: str = "INFO"
     log_json: bool = False
 
-    @field_validator("pseudonym_key", "webhook_secret", "smtp_password")
+    @field_validator("pseudonym_key", "webhook_secret", "smtp_password", "session_secret")
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

@@ -227,3 +227,55 @@ class IngestError(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_ingest_errors_source", "source_id", "created_at"),)
+
+
+class ApiToken(Base):
+    """An API token: only the sha256 of its secret is kept; a country scope limits every row it sees."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # viewer | analyst | admin
+    country: Mapped[str | None] = mapped_column(String(2))  # None: every country
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Label(Base):
+    """An analyst's verdict on a post; a post may have several (one per review), the latest counts."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    antisemitic: Mapped[bool] = mapped_column(Boolean)
+    category: Mapped[str] = mapped_column(String(32))
+    triggers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    labelled_by: Mapped[str] = mapped_column(String(200))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_labels_post", "post_id", "created_at"),)
+
+
+class AuditEvent(Base):
+    """A write through the API or dashboard, or a refused request (401/403), with who and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))  # e.g. alert.acknowledge, label.create, denied
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (Index("ix_audit_events_at", "at"),)

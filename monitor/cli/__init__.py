@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import alerts, db, demo, ingest, reports, sources, spikes
+from monitor.cli import alerts, db, demo, ingest, reports, serve, sources, spikes, tokens
 from monitor.config import get_settings
 from monitor.logs import configure_logging
 
@@ -14,7 +14,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(spikes.app, name="spikes")
-for module in (ingest, reports, demo):
+app.add_typer(tokens.app, name="tokens")
+for module in (ingest, reports, demo, serve):
     app.registered_commands.extend(module.app.registered_commands)
 
 
