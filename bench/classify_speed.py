@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model directory (default: packaged)")
     parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--stages", action="store_true", help="also time each stage alone on 20,000 posts")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -60,6 +61,21 @@ def main() -> None:
     print(f"model {model.version}: {len(texts)} posts (mean {sum(map(len, texts)) / len(texts):.0f} chars) "
           f"in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} posts/s on one core; "
           f"flagged {sum(p.antisemitic for p in preds)}; peak RSS {peak_mb:.0f} MB")
+    if args.stages:
+        from classifiers.normalize import normalize_text
+        from classifiers.taxonomy import tag_normalized
+
+        sample = texts[: min(len(texts), 20_000)]
+        stages = {
+            "normalise": lambda: [normalize_text(t) for t in sample],
+            "hostility score (incl. normalise)": lambda: model.scores(sample),
+            "category (all posts, as if flagged)": lambda: model._categories([normalize_text(t) for t in sample]),
+            "triggers (incl. normalise)": lambda: [tag_normalized(normalize_text(t), model.taxonomy) for t in sample],
+        }
+        for name, run in stages.items():
+            start = time.perf_counter()
+            run()
+            print(f"  {name}: {len(sample) / (time.perf_counter() - start):,.0f} posts/s")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,41 @@ def save_model(model: Model, out: str | Path, *, training_data: list[dict], scor
     return card
 
 
+def record_evaluation(path: str | Path, results: dict, command: str) -> dict:
+    """Store `vigil evaluate` results in a model directory's card (the model file and its sha256 are untouched)."""
+    path = Path(path)
+    card = read_card(path)
+    card["evaluation"] = {"command": command, "date": dt.date.today().isoformat(), "results": results}
+    (path / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (path / README_FILE).write_text(render_card(card), encoding="utf-8")
+    return card
+
+
+def _evaluation_lines(evaluation: dict) -> list[str]:
+    lines = ["", f"## Fixed protocols (`{evaluation['command']}`, {evaluation['date']})", "",
+             "Each protocol trains its own models on its training rows only (same recipe as this model); "
+             "reference = TF-IDF word 1-2 + char 2-5 with class-balanced logistic regression. Evaluation-only data "
+             "(never trained on): HateXplain test split (MIT; Mathew et al., AAAI 2021) and Multilingual HateCheck "
+             "(CC BY 4.0; Röttger et al., WOAH 2022). mhc-jewish languages are not covered by Vigil "
+             "(`language_covered: false`).", "",
+             "| protocol | model | rows | positive | precision | recall | F1 | AUC |", "|---|---|---|---|---|---|---|---|"]
+
+    def rows(name: str, by_model: dict) -> None:
+        for model, m in by_model.items():
+            if isinstance(m, dict) and "precision" in m:
+                lines.append(f"| {name} | {model} | {m['rows']} | {m['positive']} | {m['precision']} | "
+                             f"{m['recall']} | {m['f1']} | {m['auc']} |")
+
+    for protocol, result in evaluation["results"].items():
+        if protocol == "mhc-jewish":
+            for lang, by_model in result.items():
+                if isinstance(by_model, dict):
+                    rows(f"mhc-jewish {lang}", by_model)
+        else:
+            rows(protocol, result)
+    return lines
+
+
 def render_card(card: dict) -> str:
     """The human-readable model card."""
     lines = [
@@ -75,9 +110,13 @@ def render_card(card: dict) -> str:
         f"Created {card['created']}. Threshold {card['threshold']:.4f} (chosen for best F1 on validation "
         "rows, never on test rows). Covered languages: " + ", ".join(card["languages"]) + ".", "",
         "Pipeline: normalisation (NFKC, casefold, URL/@mention placeholders, obfuscation folding) -> hashed "
-        "TF-IDF of word 1-2-grams and char_wb 2-5-grams -> logistic regression with sigmoid calibration. "
+        "TF-IDF of word 1-2-grams and char_wb 2-5-grams, plus a flag for posts naming no Jewish/Israeli target "
+        "-> class-balanced logistic regression on the n-grams, Platt-calibrated on its out-of-fold score and the "
+        "flag (classifiers/calibration.py). "
         "Categories come from a second pipeline trained on the project's seed examples; triggers come "
-        "from `classifiers/triggers.yaml` at prediction time (not learned).", "",
+        "from `classifiers/triggers.yaml` at prediction time (not learned). A generated background corpus of "
+        "neutral everyday sentences in Russian, Armenian and English keeps ordinary text in those languages "
+        "from scoring high merely because most seed text in them is about Jews.", "",
         "## Training data", "",
     ]
     lines += [f"- **{d['name']}** ({d['licence']}; credit: {d['credit']}): {d['used']}" for d in card["training_data"]]
@@ -91,6 +130,13 @@ def render_card(card: dict) -> str:
     if cats:
         lines += ["", f"Per-category F1 on {cats['rows']} held-out antisemitic seed rows (category given "
                   "antisemitic): " + ", ".join(f"{k} {v}" for k, v in cats.items() if k != "rows") + "."]
+    fps = card["scores"].get("neutral-heldout_false_positives")
+    if fps:
+        lines += ["", "Hand-written neutral posts never used in training (`classifiers/heldout/neutral.jsonl`), "
+                  "flagged / rows (highest score): " + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})"
+                                                                for lang, v in fps.items()) + "."]
+    if card.get("evaluation"):
+        lines += _evaluation_lines(card["evaluation"])
     lines += ["", "## Limits", "",
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "

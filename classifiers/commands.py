@@ -1,4 +1,4 @@
-"""The `train` and `classify` commands, mounted in the `vigil` CLI (runnable alone: python -m classifiers.commands)."""
+"""The `train`, `classify` and `evaluate` commands, mounted in the `vigil` CLI (runnable alone: python -m classifiers.commands)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ def train(
     isca: Annotated[Path | None, typer.Option(help="ISCA GoldStandard2024.csv (or its folder): add its "
                                                      "isca-temporal train years and evaluate on its test years")] = None,
     seed_weight: Annotated[float, typer.Option(help="sample weight of the JSONL rows")] = 5.0,
+    background: Annotated[bool, typer.Option(help="add the generated neutral background corpus (ru/hy/en)")] = True,
 ) -> None:
     """Train a model; rows with split=heldout (or hashed into it) are kept out and evaluated."""
     from classifiers.data import read_jsonl
     from classifiers.training import train_and_evaluate
 
     rows = [row for path in data for row in read_jsonl(path)]
-    model, scores = train_and_evaluate(rows, out, isca=isca, seed_weight=seed_weight)
+    model, scores = train_and_evaluate(rows, out, isca=isca, seed_weight=seed_weight, background=background)
     typer.echo(f"model {model.version} written to {out}; threshold {model.threshold:.4f}")
     for name, s in scores.items():
         typer.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in s.items()))
@@ -102,6 +103,32 @@ def classify(
         if dst is not sys.stdout:
             dst.close()
     typer.echo(f"classified {done} posts, {errors} error rows (model {model.version})", err=True)
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="the shared data folder (../shared/data)", exists=True,
+                                       file_okay=False)] = Path("../shared/data"),
+    protocol: Annotated[list[str] | None, typer.Option("--protocol", "-p", help="run only these protocols "
+                                                       "(isca-temporal, isca-cv, hatexplain-jewish, mhc-jewish)")] = None,
+    record_in: Annotated[Path | None, typer.Option(help="also store the results in this model directory's card")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="also write the JSON to this file")] = None,
+) -> None:
+    """Run the fixed protocols (Vigil vs the reference TF-IDF + LR) and print precision, recall, F1, AUC as JSON."""
+    from classifiers.evaluation import PROTOCOLS, run_protocols
+
+    chosen = protocol or list(PROTOCOLS)
+    unknown = set(chosen) - set(PROTOCOLS)
+    if unknown:
+        raise typer.BadParameter(f"unknown protocols {sorted(unknown)}; choose from {PROTOCOLS}")
+    results = run_protocols(data, chosen)
+    typer.echo(json.dumps(results, indent=2))
+    if output is not None:
+        output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if record_in is not None:
+        from classifiers.artifacts import record_evaluation
+
+        record_evaluation(record_in, results, "vigil evaluate " + " ".join(f"-p {p}" for p in chosen))
 
 
 if __name__ == "__main__":

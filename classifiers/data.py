@@ -72,6 +72,11 @@ def seed_rows(split: str | None = None) -> list[dict]:
     return [r for r in rows if split is None or r["split"] == split]
 
 
+def neutral_heldout_rows() -> list[dict]:
+    """Hand-written neutral posts (ru/hy/en) kept out of all training: a check on false positives."""
+    return read_jsonl(PACKAGE_DIR / "heldout" / "neutral.jsonl", source="neutral-heldout")
+
+
 def _isca_file(path: str | Path) -> Path:
     path = Path(path)
     return path / ISCA_FILE if path.is_dir() else path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -58,6 +59,42 @@ class CharNgramHasher(TransformerMixin, BaseEstimator):
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+# Words (or word starts) that refer to Jews, Israel or Judaism, including coded and slur forms. Nearly every
+# antisemitic post names its target; a post naming none can only be antisemitic in ways no n-gram model sees.
+TARGET_STEMS: tuple[str, ...] = (
+    "jew", "juden", "jude", "judais", "judeo", "hebrew", "semit", "antisemit", "zion", "zio", "israel", "idf",
+    "mossad", "synagog", "rabbi", "talmud", "torah", "kosher", "holocaust", "holohoax", "shoah", "auschwitz",
+    "kike", "yid", "heeb", "goy", "shekel", "khazar", "rothschild", "soros", "globalist", "zog", "echobrackets",
+    "hitler", "nazi", "netanyahu", "tribe", "hanukk", "passover", "shabbat", "sabbath",
+    "евре", "еврей", "жид", "иуде", "иудаи", "семит", "антисемит", "сион", "израил", "цахал", "моссад", "синагог",
+    "раввин", "талмуд", "тора", "кошер", "холокост", "освенцим", "гой", "хазар", "ротшильд", "сорос",
+    "глобалист", "гитлер", "нацис", "нетаньяху", "ханук", "песах", "шаббат",
+    "հրեա", "հրեական", "սեմիտ", "հակասեմ", "սիոն", "իսրայել", "մոսադ", "սինագոգ", "ռաբբի", "թալմուդ",
+    "հոլոքոստ", "օսվենցիմ", "ռոտշիլդ", "սորոս", "գլոբալիստ", "հիտլեր", "նացիստ", "նեթանյահու", "հանուկա",
+    "պասեք",
+)
+_TARGET = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, TARGET_STEMS), key=len, reverse=True)) + ")",
+                     re.IGNORECASE)
+
+
+class TargetMention(TransformerMixin, BaseEstimator):
+    """One column: 1 when a normalised text names no Jewish/Israeli target (see TARGET_STEMS), else 0."""
+
+    def fit(self, X: Iterable[str], y=None):  # noqa: N803
+        return self
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
+        missing = np.array([_TARGET.search(doc) is None for doc in X], dtype=float)
+        return sp.csr_matrix(missing.reshape(-1, 1))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,8 +14,9 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from classifiers.calibration import FlagCalibratedLR
 from classifiers.categories import NONE
-from classifiers.features import CharNgramHasher
+from classifiers.features import CharNgramHasher, TargetMention
 from classifiers.normalize import TextNormalizer, normalize_text
 from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_normalized
 
@@ -43,23 +44,24 @@ class Prediction:
 
 
 def make_features(word_bits: int = 18, char_bits: int = 18) -> FeatureUnion:
-    """Hashed TF-IDF of word 1-2-grams and within-word char 2-5-grams: bounded memory, no vocabulary to store."""
+    """Hashed TF-IDF of word 1-2-grams and within-word char 2-5-grams, plus a no-target-named flag; no vocabulary."""
     word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**word_bits, lowercase=False,
                              token_pattern=TOKEN_PATTERN, alternate_sign=False, norm=None)
     return FeatureUnion([
         ("word", Pipeline([("hash", word), ("tfidf", TfidfTransformer(sublinear_tf=True))])),
         ("char", Pipeline([("hash", CharNgramHasher((2, 5), 2**char_bits)),
                            ("tfidf", TfidfTransformer(sublinear_tf=True))])),
+        ("target", TargetMention()),  # must stay last: FlagCalibratedLR reads it
     ])
 
 
 def make_detector(C: float = 0.5, word_bits: int = 18, char_bits: int = 18, cv: int = 5) -> Pipeline:  # noqa: N803
-    """Raw text -> calibrated probability of antisemitic: normalise, hash features, calibrated logistic regression."""
-    linear = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000)
+    """Raw text -> calibrated probability of antisemitic: normalise, hash features, logistic regression calibrated
+    together with the no-target flag (see classifiers/calibration.py)."""
     return Pipeline([
         ("normalize", TextNormalizer()),
         ("features", make_features(word_bits, char_bits)),
-        ("clf", CalibratedClassifierCV(linear, method="sigmoid", cv=cv, ensemble=False)),
+        ("clf", FlagCalibratedLR(C=C, cv=cv)),
     ])
 
 
@@ -182,6 +184,8 @@ class Model:
 
 def _linear_coef(detector: Pipeline) -> np.ndarray:
     clf = detector.named_steps["clf"]
+    if isinstance(clf, FlagCalibratedLR):
+        return clf.coef_
     if isinstance(clf, CalibratedClassifierCV):
         coefs = [c.estimator.coef_[0] for c in clf.calibrated_classifiers_]
         return np.mean(coefs, axis=0)

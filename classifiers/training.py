@@ -11,8 +11,17 @@ import numpy as np
 import structlog
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
+from classifiers.background import background_rows
 from classifiers.categories import ANTISEMITIC_CATEGORIES
-from classifiers.data import HELDOUT, hash_split, isca_temporal, rows_by_split, seed_rows, text_group
+from classifiers.data import (
+    HELDOUT,
+    hash_split,
+    isca_temporal,
+    neutral_heldout_rows,
+    rows_by_split,
+    seed_rows,
+    text_group,
+)
 from classifiers.model import Model, base_language, make_categorizer, make_detector
 
 log = structlog.get_logger(__name__)
@@ -22,13 +31,13 @@ MIN_ROWS_PER_LANGUAGE = 10
 SEED_WEIGHT = 5.0
 
 
-def choose_threshold(y_true: Sequence[bool], scores: Sequence[float]) -> float:
-    """The threshold maximising antisemitic-class F1 on validation rows, midway to the next lower score."""
+def choose_threshold(y_true: Sequence[bool], scores: Sequence[float], weights: Sequence[float] | None = None) -> float:
+    """The threshold maximising (weighted) antisemitic-class F1 on validation rows, midway to the next lower score."""
     y, s = np.asarray(y_true, dtype=bool), np.asarray(scores, dtype=float)
     candidates = np.unique(s)
     if len(candidates) > 400:
         candidates = np.unique(np.quantile(s, np.linspace(0.0, 1.0, 401)))
-    f1s = np.array([f1_score(y, s >= t, zero_division=0) for t in candidates])
+    f1s = np.array([f1_score(y, s >= t, sample_weight=weights, zero_division=0) for t in candidates])
     best = int(np.flatnonzero(f1s >= f1s.max() - 1e-12).max())  # the highest threshold with the best F1
     lower = s[s < candidates[best]]
     return float((candidates[best] + lower.max()) / 2) if lower.size else float(candidates[best])
@@ -62,10 +71,11 @@ def _covered_languages(rows: list[dict], min_rows: int) -> list[str]:
 
 
 def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, version: str | None = None,
-          min_rows_per_language: int = MIN_ROWS_PER_LANGUAGE, **params) -> Model:
+          min_rows_per_language: int = MIN_ROWS_PER_LANGUAGE, refit: bool = True, **params) -> Model:
     """Fit a Model on `rows`; the threshold is chosen on `validation` (or a 15% hash slice), then all rows are refit.
 
     Rows are dicts with `text`, `antisemitic`, optional `lang`, `category`, `weight`. `params` go to make_detector.
+    With refit=False the detector fitted without the validation rows is kept (half the time; for evaluation).
     """
     rows = list(rows)
     if validation is None:
@@ -76,10 +86,12 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
     if not validation or len({r["antisemitic"] for r in validation}) < 2:
         raise ValueError("validation rows must contain both antisemitic and other rows")
     probe = _fit_detector(fit_rows, **params)
+    # Validation rows count with their training weight (seeds 5, ISCA 1), as in the fit.
     threshold = choose_threshold([r["antisemitic"] for r in validation],
-                                 probe.predict_proba([r["text"] for r in validation])[:, 1])
+                                 probe.predict_proba([r["text"] for r in validation])[:, 1],
+                                 [float(r.get("weight", 1.0)) for r in validation])
     everything = fit_rows + validation  # disjoint by construction
-    detector = _fit_detector(everything, **params)
+    detector = _fit_detector(everything, **params) if refit else probe
     return Model(
         detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold,
         version=version or _version(everything),
@@ -102,6 +114,17 @@ def evaluate(model: Model, rows: Sequence[dict]) -> dict:
             "recall": round(float(r), 4), "f1": round(float(f), 4), "auc": round(float(auc), 4)}
 
 
+def evaluate_false_positives(model: Model, rows: Sequence[dict]) -> dict:
+    """Per language, how many of these (all non-antisemitic) rows the model flags, and the highest score."""
+    out = {}
+    for lang in sorted({r.get("lang") or "?" for r in rows}):
+        texts = [r["text"] for r in rows if (r.get("lang") or "?") == lang]
+        scores = model.scores(texts)
+        out[lang] = {"rows": len(texts), "flagged": int((scores >= model.threshold).sum()),
+                     "max_score": round(float(scores.max()), 4)}
+    return out
+
+
 def evaluate_categories(model: Model, rows: Sequence[dict]) -> dict:
     """Per-category F1 of the categorizer on rows whose gold label is antisemitic with a known category."""
     gold = [r for r in rows if r["antisemitic"] and r.get("category") in ANTISEMITIC_CATEGORIES]
@@ -122,36 +145,58 @@ def isca_validation_slice(train_rows: list[dict]) -> tuple[list[dict], list[dict
     return fit, [r for r in validation if text_group(r["text"]) not in fit_groups]
 
 
+def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(fit, validation): a 15% hash slice of the non-background rows becomes validation for the threshold."""
+    def held(r: dict) -> bool:
+        return r.get("source") != "background" and hash_split(r["text"], int(VALIDATION_FRACTION * 100)) == HELDOUT
+    return [r for r in rows if not held(r)], [r for r in rows if held(r)]
+
+
 def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Path | None = None,
-                       seed_weight: float = SEED_WEIGHT, **params) -> tuple[Model, dict]:
-    """Train on the rows' train split (+ ISCA train years), evaluate on held-out rows (+ isca-temporal test), save."""
+                       seed_weight: float = SEED_WEIGHT, background: bool = True, **params) -> tuple[Model, dict]:
+    """Train on the rows' train split (+ ISCA train years, + background), evaluate on held-out rows, save."""
     from classifiers.artifacts import save_model
 
     train_rows, heldout = rows_by_split(rows)
     train_rows = [{**r, "weight": r.get("weight", seed_weight)} for r in train_rows]
+    if background:
+        train_rows += background_rows()
     data_notes, scores, validation = [], {}, None
     if isca is not None:
         isca_train, isca_test = isca_temporal(isca)
         isca_fit, validation = isca_validation_slice(isca_train)
+        # The threshold also sees a slice of the supplied (seed) rows, so it suits ru/hy posts, not only ISCA's.
+        train_rows, supplied_validation = validation_slice(train_rows)
+        validation = validation + supplied_validation
         train_rows = train_rows + isca_fit
         data_notes.append({"name": "ISCA Antisemitism on Twitter v2 (GoldStandard2024)", "licence": "CC BY 4.0",
                            "credit": "Jikeli, Soemer, Karali et al., ISCA, Indiana University (arXiv:2304.14599; "
                                      "Zenodo 14448399)",
                            "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
-                                   f"{len(validation)} validation rows (latest 15%) for the threshold"})
+                                   f"{len(validation) - len(supplied_validation)} validation rows (latest 15%) "
+                                   "for the threshold"})
     log.info("training", rows=len(train_rows), validation=len(validation or []))
     model = train(train_rows, validation=validation, **params)
     if isca is not None:
         scores["isca-temporal"] = evaluate(model, isca_test)
     if heldout:
         scores["heldout"] = evaluate(model, heldout)
+        for lang in sorted({r.get("lang") or "?" for r in heldout}):
+            scores[f"heldout-{lang}"] = evaluate(model, [r for r in heldout if (r.get("lang") or "?") == lang])
         scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
-    sources = sorted({r.get("source", "jsonl") for r in train_rows if r.get("source") != "isca"})
+    scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
+    supplied = [r for r in train_rows if r.get("source") not in ("isca", "background")]
+    sources = sorted({r.get("source", "jsonl") for r in supplied})
     data_notes.append({"name": ", ".join(sources) or "jsonl", "licence": "project's own (Apache-2.0)"
                        if sources == ["seeds"] else "as supplied", "credit": "Vigil project seed examples"
                        if sources == ["seeds"] else "supplied by the trainer",
-                       "used": f"{sum(r.get('source') != 'isca' for r in train_rows)} train rows "
-                               f"(weight {seed_weight}), {len(heldout)} held-out rows for evaluation"})
+                       "used": f"{len(supplied)} train rows (weight {seed_weight}), {len(heldout)} held-out rows "
+                               "for evaluation"})
+    if background:
+        data_notes.append({"name": "background corpus (classifiers/background_words.py)",
+                           "licence": "project's own (Apache-2.0)", "credit": "Vigil project templates",
+                           "used": f"{sum(r.get('source') == 'background' for r in train_rows)} generated neutral "
+                                   "sentences (ru/hy/en), weight 1"})
     save_model(model, out, training_data=data_notes, scores=scores,
                protocol="isca-temporal" if isca is not None else "hash held-out split")
     return model, scores

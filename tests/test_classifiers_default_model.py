@@ -64,3 +64,36 @@ def test_does_not_flag_news_or_criticism_of_arms_sales(model, text):
     assert not pred.antisemitic, pred.score
     assert pred.category == "none"
     assert "israel_azerbaijan_ties" in pred.triggers
+
+
+ORDINARY = [  # everyday posts naming no target: must score far below the threshold in every language
+    ("Завтра в Гюмри обещают дождь, не забудьте зонт.", "ru"),
+    ("Кто-нибудь знает, работает ли сегодня почта на площади?", "ru"),
+    ("Маршрутка номер десять теперь ходит до самого вокзала.", "ru"),
+    ("Վաղը Գյումրիում անձրև է սպասվում։", "hy"),
+    ("Մեր թաղամասում նոր դեղատուն է բացվել։", "hy"),
+    ("The bakery on our street has started selling lavash again.", "en"),
+]
+
+
+def test_neutral_heldout_posts_are_rarely_flagged(model):
+    from classifiers.data import neutral_heldout_rows
+
+    rows = neutral_heldout_rows()
+    preds = model.predict([r["text"] for r in rows], [r["lang"] for r in rows])
+    for lang in ("en", "ru", "hy"):
+        flagged = [p.antisemitic for r, p in zip(rows, preds, strict=True) if r["lang"] == lang]
+        assert sum(flagged) <= 0.05 * len(flagged), lang
+
+
+@pytest.mark.parametrize(("text", "lang"), ORDINARY)
+def test_ordinary_posts_score_low(model, text, lang):
+    pred = model.predict([text], [lang])[0]
+    assert pred.score < model.threshold / 2, pred.score
+    assert pred.language_covered
+
+
+def test_card_reports_languages_and_neutral_check():
+    card = verify_model_dir(default_model_dir())
+    assert {"heldout-en", "heldout-ru", "heldout-hy"} <= set(card["scores"])
+    assert set(card["scores"]["neutral-heldout_false_positives"]) == {"en", "ru", "hy"}

@@ -113,3 +113,13 @@ def test_classify_writes_error_rows_and_goes_on(tiny_model):
 
 def test_default_model_dir_is_packaged():
     assert artifacts.default_model_dir().name == "default_model"
+
+
+def test_recorded_evaluation_keeps_the_model_loadable(model_dir):
+    artifacts.record_evaluation(model_dir, {"isca-temporal": {"vigil": {"rows": 2, "positive": 1, "precision": 1.0,
+                                                                        "recall": 1.0, "f1": 1.0, "auc": 1.0}}},
+                                "vigil evaluate -p isca-temporal")
+    assert load_model(model_dir).version == "test-1"
+    card = json.loads((model_dir / "card.json").read_text())
+    assert card["evaluation"]["results"]["isca-temporal"]["vigil"]["f1"] == 1.0
+    assert "| isca-temporal | vigil | 2 | 1 |" in (model_dir / "MODEL_CARD.md").read_text()

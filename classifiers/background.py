@@ -1,0 +1,47 @@
+"""A background corpus of neutral everyday sentences (ru / hy / en), generated from the project's own templates.
+
+Almost all Russian and Armenian training text is about Jews and Israel (the seeds), so without a
+background any Cyrillic or Armenian n-gram would push a post towards "antisemitic". These sentences
+(weather, traffic, prices, sport, culture, politics, health, and neutral news or policy criticism about
+Israel, Azerbaijan, Gaza and Karabakh) teach the model what ordinary text in each language looks like.
+They are generated deterministically, so the same seed always gives the same rows.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from classifiers.background_words import TEMPLATES, WORDS
+
+SOURCE = "background"
+# Rows per language: Russian and Armenian need the most, English already has ISCA's negatives.
+DEFAULT_COUNTS = {"ru": 1800, "hy": 1200, "en": 700}
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def fill(template: str, words: dict[str, list[str]], rng: random.Random) -> str:
+    """Replace each {slot} in a template with a random word from the language's list for that slot."""
+    return _SLOT.sub(lambda m: rng.choice(words[m.group(1)]), template)
+
+
+def background_sentences(lang: str, n: int, seed: int = 0) -> list[str]:
+    """`n` distinct neutral sentences in `lang` (fewer if the templates cannot give that many)."""
+    rng = random.Random(f"{lang}-{seed}")
+    templates, words = TEMPLATES[lang], WORDS[lang]
+    out: dict[str, None] = {}
+    for _ in range(n * 20):
+        if len(out) >= n:
+            break
+        text = fill(rng.choice(templates), words, rng)
+        out.setdefault(text[0].upper() + text[1:], None)
+    return list(out)
+
+
+def background_rows(counts: dict[str, int] | None = None, seed: int = 0, weight: float = 1.0) -> list[dict]:
+    """Training rows (antisemitic=False, category none, split train) of generated neutral sentences."""
+    rows = []
+    for lang, n in (counts or DEFAULT_COUNTS).items():
+        rows += [{"text": t, "antisemitic": False, "lang": lang, "category": "none", "split": "train",
+                  "source": SOURCE, "weight": weight} for t in background_sentences(lang, n, seed)]
+    return rows

@@ -1,0 +1,54 @@
+"""A logistic regression over n-grams whose probabilities are calibrated together with a "no target named" flag.
+
+Plain sigmoid calibration maps an n-gram score to a probability. Here the calibrator also sees the last
+feature column (TargetMention: the post names no Jews, Israel or coded target), so ordinary posts about
+traffic or prices get a low probability without that flag reshaping the n-gram weights, which rank posts
+that do name a target (fitting the flag inside the n-gram model cost 0.018 validation AUC on ISCA).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+
+class FlagCalibratedLR(ClassifierMixin, BaseEstimator):
+    """Balanced L2 logistic regression on all columns but the last; Platt scaling on (out-of-fold score, last column)."""
+
+    def __init__(self, C: float = 0.5, cv: int = 5):
+        self.C = C
+        self.cv = cv
+
+    def _linear(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=1000)
+
+    def fit(self, X, y, sample_weight=None):
+        X = sp.csr_matrix(X)
+        y = np.asarray(y).astype(bool)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        grams, flag = X[:, :-1], X[:, -1].toarray().ravel()
+        oof = np.zeros(len(y))
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=0)
+        for train_idx, test_idx in folds.split(grams, y):
+            model = clone(self._linear()).fit(grams[train_idx], y[train_idx], sample_weight=w[train_idx])
+            oof[test_idx] = model.decision_function(grams[test_idx])
+        linear = self._linear().fit(grams, y, sample_weight=w)
+        self.coef_ = np.append(linear.coef_[0], 0.0)  # the flag column carries no n-gram weight
+        self.intercept_ = float(linear.intercept_[0])
+        self.calibrator_ = LogisticRegression(C=1e4, max_iter=1000).fit(np.c_[oof, flag], y, sample_weight=w)
+        self.classes_ = np.array([False, True])
+        return self
+
+    def decision_function(self, X):
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+
+    def predict_proba(self, X):
+        X = sp.csr_matrix(X)
+        flag = X[:, -1].toarray().ravel()
+        return self.calibrator_.predict_proba(np.c_[self.decision_function(X), flag])
+
+    def predict(self, X):
+        return self.predict_proba(X)[:, 1] >= 0.5

@@ -1,0 +1,169 @@
+"""The fixed evaluation protocols of ../shared/data/README.md, for Vigil and the reference TF-IDF + LR side by side.
+
+isca-temporal: train on ISCA 2019-2021, test on 2022-2023. isca-cv: 5-fold CV grouped by identical text.
+hatexplain-jewish and mhc-jewish: test-only sets, scored by the isca-temporal models (never trained on).
+Every Vigil model here is trained the way the shipped one is: ISCA train rows + the train split of the
+seeds + the background corpus, threshold chosen on validation rows taken from the training rows only.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import structlog
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from classifiers.background import background_rows
+from classifiers.data import (
+    HELDOUT,
+    hash_split,
+    isca_rows,
+    isca_temporal,
+    seed_rows,
+    text_group,
+)
+from classifiers.training import (
+    SEED_WEIGHT,
+    isca_validation_slice,
+    train,
+    validation_slice,
+)
+
+log = structlog.get_logger(__name__)
+
+PROTOCOLS = ("isca-temporal", "isca-cv", "hatexplain-jewish", "mhc-jewish")
+MHC_LANGUAGES = {"german": "de", "polish": "pl", "spanish": "es", "portuguese": "pt", "arabic": "ar"}
+CV_FOLDS = 5
+Scorer = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]  # texts -> (scores, flagged)
+
+
+def metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool]) -> dict:
+    """Rows, positives, precision, recall, F1 (positive class) and ROC AUC."""
+    y, s = np.asarray(y_true, dtype=bool), np.asarray(scores, dtype=float)
+    p, r, f, _ = precision_recall_fscore_support(y, np.asarray(flagged, dtype=bool), average="binary",
+                                                 zero_division=0)
+    auc = roc_auc_score(y, s) if 0 < y.sum() < len(y) else float("nan")
+    return {"rows": len(y), "positive": int(y.sum()), "precision": round(float(p), 4),
+            "recall": round(float(r), 4), "f1": round(float(f), 4), "auc": round(float(auc), 4)}
+
+
+def vigil_rows(isca_train: list[dict]) -> list[dict]:
+    """ISCA rows + seed train split (weighted) + background corpus: the shipped model's training mix."""
+    seeds = [{**r, "weight": SEED_WEIGHT} for r in seed_rows("train")]
+    return list(isca_train) + seeds + background_rows()
+
+
+def train_vigil(isca_fit: list[dict], validation: list[dict], refit: bool = True):
+    """A Vigil Model trained on `isca_fit` + seeds + background; threshold on `validation` (ISCA) + a seed slice."""
+    fit, seed_validation = validation_slice(vigil_rows([]))
+    return train(fit + list(isca_fit), validation=list(validation) + seed_validation, version="evaluation",
+                 refit=refit)
+
+
+def vigil_scorer(model) -> Scorer:
+    def score(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        s = model.scores(texts)
+        return s, s >= model.threshold
+    return score
+
+
+def train_reference(rows: list[dict]) -> Scorer:
+    """The README's reference: TF-IDF word 1-2 + char 2-5, class-balanced logistic regression, threshold 0.5."""
+    pipe = Pipeline([
+        ("tfidf", FeatureUnion([("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)),
+                                ("char", TfidfVectorizer(analyzer="char", ngram_range=(2, 5), sublinear_tf=True,
+                                                         min_df=2))])),
+        ("lr", LogisticRegression(class_weight="balanced", max_iter=2000)),
+    ])
+    pipe.fit([r["text"] for r in rows], [r["antisemitic"] for r in rows])
+
+    def score(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        s = pipe.predict_proba(list(texts))[:, 1]
+        return s, s >= 0.5
+    return score
+
+
+def _score_rows(scorer: Scorer, rows: list[dict]) -> dict:
+    s, flagged = scorer([r["text"] for r in rows])
+    return metrics([r["antisemitic"] for r in rows], s, flagged)
+
+
+def hatexplain_jewish(path: str | Path) -> list[dict]:
+    """HateXplain test posts targeting Jews (hatespeech or offensive = positive) and all normal test posts."""
+    path = Path(path)
+    path = path / "hatexplain_test_val.csv" if path.is_dir() else path
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            if rec["split"] != "test":
+                continue
+            if rec["label"] == "normal":
+                rows.append({"text": rec["text"], "antisemitic": False})
+            elif rec["target_jewish_majority"] == "1":
+                rows.append({"text": rec["text"], "antisemitic": True})
+    return rows
+
+
+def mhc_jewish(folder: str | Path) -> dict[str, list[dict]]:
+    """Multilingual HateCheck cases whose target is Jews, per language code (hateful = positive)."""
+    out = {}
+    for name, code in MHC_LANGUAGES.items():
+        path = Path(folder) / f"hatecheck_cases_final_{name}.csv"
+        with path.open(encoding="utf-8", newline="") as fh:
+            out[code] = [{"text": rec["test_case"], "antisemitic": rec["label_gold"] == "hateful"}
+                         for rec in csv.DictReader(fh) if "jew" in rec["target_ident"].casefold()]
+    return out
+
+
+def isca_cv(isca_path: str | Path, folds: int = CV_FOLDS) -> dict:
+    """Grouped k-fold CV on all ISCA rows: out-of-fold scores pooled, each fold with its own threshold."""
+    rows = list(isca_rows(isca_path))
+    groups = [text_group(r["text"]) for r in rows]
+    y = np.array([r["antisemitic"] for r in rows])
+    out = {"vigil": (np.zeros(len(rows)), np.zeros(len(rows), bool)),
+           "reference_tfidf_lr": (np.zeros(len(rows)), np.zeros(len(rows), bool))}
+    for k, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=folds).split(rows, y, groups)):
+        fold_train = [rows[i] for i in train_idx]
+        # Validation for the threshold: a 15% slice of the fold's training rows, whole text groups at a time.
+        validation = [r for r in fold_train if hash_split(text_group(r["text"]), 15) == HELDOUT]
+        fit = [r for r in fold_train if hash_split(text_group(r["text"]), 15) != HELDOUT]
+        test_texts = [rows[i]["text"] for i in test_idx]
+        for name, scorer in (("vigil", vigil_scorer(train_vigil(fit, validation, refit=False))),
+                             ("reference_tfidf_lr", train_reference(fold_train))):
+            s, flagged = scorer(test_texts)
+            out[name][0][test_idx], out[name][1][test_idx] = s, flagged
+        log.info("isca_cv_fold", fold=k + 1, of=folds)
+    return {name: metrics(y, s, f) for name, (s, f) in out.items()}
+
+
+def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dict:
+    """Run the chosen protocols over the shared data folder and return {protocol: {model: metrics}}."""
+    data = Path(data)
+    isca_path = data / "isca_antisemitism_twitter"
+    results: dict = {}
+    if {"isca-temporal", "hatexplain-jewish", "mhc-jewish"} & set(protocols):
+        isca_train, isca_test = isca_temporal(isca_path)
+        fit, validation = isca_validation_slice(isca_train)
+        scorers = {"vigil": vigil_scorer(train_vigil(fit, validation)),
+                   "reference_tfidf_lr": train_reference(isca_train)}
+        log.info("isca_temporal_models_trained")
+        if "isca-temporal" in protocols:
+            results["isca-temporal"] = {n: _score_rows(s, isca_test) for n, s in scorers.items()}
+        if "hatexplain-jewish" in protocols:
+            rows = hatexplain_jewish(data / "hatexplain_test_val")
+            results["hatexplain-jewish"] = {n: _score_rows(s, rows) for n, s in scorers.items()}
+        if "mhc-jewish" in protocols:
+            per_lang = mhc_jewish(data / "multilingual_hatecheck" / "mhc_final_cases")
+            results["mhc-jewish"] = {lang: {n: _score_rows(s, rows) for n, s in scorers.items()}
+                                     for lang, rows in per_lang.items()}
+            results["mhc-jewish"]["note"] = "Vigil covers en/ru/hy only; these languages are not covered"
+    if "isca-cv" in protocols:
+        results["isca-cv"] = isca_cv(isca_path)
+    return results

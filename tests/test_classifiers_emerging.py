@@ -1,0 +1,46 @@
+"""Emerging terms: log-odds ratio with an informative Dirichlet prior (Monroe et al. 2008)."""
+
+import math
+from collections import Counter
+
+from classifiers.emerging import emerging_terms, term_counts
+
+
+def test_term_counts_normalise_and_skip_stopwords():
+    counts = term_counts(["The DRONES of Baku", "drones, drones https://x.y"])
+    assert counts["drones"] == 3 and counts["baku"] == 1
+    assert "the" not in counts and "of baku" not in counts and "url" not in counts
+
+
+def test_rising_term_ranks_first():
+    baseline = ["prices went up at the market"] * 20 + ["the jews control the banks"] * 5
+    target = ["prices went up at the market"] * 20 + ["the jews sold the drones to baku"] * 15
+    terms = emerging_terms(target, baseline)
+    assert terms[0].term in {"drones", "baku", "sold", "jews sold", "sold drones", "drones baku"}
+    assert {t.term for t in terms[:6]} >= {"drones", "baku"}
+    assert all(t.z > 0 for t in terms)
+    assert "prices" not in {t.term for t in terms}  # unchanged share: no rise
+    assert [t.z for t in terms] == sorted((t.z for t in terms), reverse=True)
+
+
+def test_matches_the_formula_on_counts():
+    target, baseline = Counter({"drone": 30, "news": 70}), Counter({"drone": 5, "news": 95})
+    (term,) = [t for t in emerging_terms(target, baseline, min_count=1) if t.term == "drone"]
+    a0, a_w = 200.0, 200.0 * 35 / 200
+    delta = math.log((30 + a_w) / (100 + a0 - 30 - a_w)) - math.log((5 + a_w) / (100 + a0 - 5 - a_w))
+    assert math.isclose(term.delta, delta, abs_tol=1e-4)
+    assert math.isclose(term.z, delta / math.sqrt(1 / (30 + a_w) + 1 / (5 + a_w)), abs_tol=1e-4)
+    assert (term.target_count, term.baseline_count) == (30, 5)
+
+
+def test_prior_shrinks_rare_terms_and_min_count_filters():
+    target = Counter({"common": 50, "rare": 2, "other": 48})
+    baseline = Counter({"common": 20, "other": 80})
+    terms = {t.term: t for t in emerging_terms(target, baseline, min_count=1)}
+    assert terms["common"].z > terms["rare"].z
+    assert "rare" not in {t.term for t in emerging_terms(target, baseline, min_count=3)}
+
+
+def test_empty_target_gives_nothing():
+    assert emerging_terms([], ["some baseline text"]) == []
+    assert emerging_terms(Counter({"x": 5}), Counter()) == []

@@ -1,0 +1,73 @@
+"""Evaluation protocols: metrics, the test-set adapters (on synthetic files) and the `evaluate` command."""
+
+import csv
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from classifiers.commands import app
+from classifiers.evaluation import (
+    hatexplain_jewish,
+    metrics,
+    mhc_jewish,
+    train_reference,
+)
+
+
+def test_metrics():
+    m = metrics([True, True, False, False], [0.9, 0.4, 0.6, 0.1], [True, False, True, False])
+    assert m == {"rows": 4, "positive": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5, "auc": 0.75}
+    assert math.isnan(metrics([False, False], [0.1, 0.2], [False, False])["auc"])
+
+
+def _write_csv(path, header, rows):
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_hatexplain_jewish_keeps_jewish_targets_and_normal_test_posts(tmp_path):
+    header = ["post_id", "split", "text", "label", "annotator_labels", "annotator_targets", "targets_majority",
+              "target_jewish_any", "target_jewish_majority"]
+    _write_csv(tmp_path / "hatexplain_test_val.csv", header, [
+        ["1", "test", "synthetic a", "hatespeech", "", "", "", "1", "1"],
+        ["2", "test", "synthetic b", "offensive", "", "", "", "1", "1"],
+        ["3", "test", "synthetic c", "hatespeech", "", "", "", "0", "0"],  # other target: left out
+        ["4", "test", "synthetic d", "normal", "", "", "", "0", "0"],
+        ["5", "val", "synthetic e", "hatespeech", "", "", "", "1", "1"],  # validation: left out
+    ])
+    rows = hatexplain_jewish(tmp_path)
+    assert [(r["text"], r["antisemitic"]) for r in rows] == [("synthetic a", True), ("synthetic b", True),
+                                                            ("synthetic d", False)]
+
+
+def test_mhc_jewish_filters_target_per_language(tmp_path):
+    header = ["mhc_case_id", "functionality", "test_case", "label_gold", "target_ident"]
+    for name in ("german", "polish", "spanish", "portuguese", "arabic"):
+        _write_csv(tmp_path / f"hatecheck_cases_final_{name}.csv", header, [
+            ["1", "f", f"{name} one", "hateful", "jews"], ["2", "f", f"{name} two", "non-hateful", "Jews"],
+            ["3", "f", f"{name} three", "hateful", "women"]])
+    per_lang = mhc_jewish(tmp_path)
+    assert set(per_lang) == {"de", "pl", "es", "pt", "ar"}
+    assert [r["antisemitic"] for r in per_lang["de"]] == [True, False]
+
+
+def test_reference_model_moves_the_right_way():
+    rows = [{"text": f"the jews control the banks {i}", "antisemitic": True} for i in range(10)]
+    rows += [{"text": f"the weather is nice today {i}", "antisemitic": False} for i in range(10)]
+    scores, flagged = train_reference(rows)(["jews control banks", "nice weather"])
+    assert scores[0] > scores[1] and flagged[0] and not flagged[1]
+
+
+def test_evaluate_refuses_unknown_protocols(tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path), "-p", "made-up"])
+    assert result.exit_code != 0
+    assert "unknown protocols" in result.output
+
+
+@pytest.mark.parametrize("protocol", ["isca-temporal", "isca-cv", "hatexplain-jewish", "mhc-jewish"])
+def test_protocol_names_are_accepted(protocol):
+    from classifiers.evaluation import PROTOCOLS
+    assert protocol in PROTOCOLS
