@@ -21,6 +21,8 @@ def pytest_addoption(parser):
                      help="an admin URL of the PostgreSQL server the tests create their databases on")
     parser.addoption("--redis-url", default="redis://127.0.0.1:6379/15",
                      help="a Redis database the tests may flush")
+    parser.addoption("--screenshots", default=None,
+                     help="save the browser test's screenshots here (e.g. docs) instead of a temporary folder")
 
 
 def _worker(config) -> str:

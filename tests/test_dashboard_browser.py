@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's, no browser download) against a running server
 on a scratch PostgreSQL database: log in, open a country, acknowledge an alert, label a post.
-Screenshots of each page go to docs/dashboard-*.png."""
+Screenshots of each page go to a temporary folder, or to the one given by `--screenshots DIR`
+(`--screenshots docs` refreshes docs/dashboard-*.png)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from tests.conftest import create_database, drop_database
 from tests.test_api_support import seed
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 pytestmark = pytest.mark.skipif(not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
                                 reason="needs Debian's chromium and chromium-driver (apt-get install "
@@ -85,13 +85,23 @@ def browser(tmp_path):
     driver.quit()
 
 
-def _shot(driver, name: str) -> None:
+@pytest.fixture
+def shots(pytestconfig, tmp_path) -> Path:
+    """Where screenshots go: a temporary folder unless --screenshots names one; tests never touch docs/ by default."""
+    chosen = pytestconfig.getoption("--screenshots")
+    folder = Path(chosen) if chosen else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shot(driver, folder: Path, name: str) -> None:
     """A full-page screenshot (through the DevTools protocol: no resizing races)."""
     import base64
 
-    DOCS.mkdir(exist_ok=True)
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-    (DOCS / f"dashboard-{name}.png").write_bytes(base64.b64decode(shot["data"]))
+    png = base64.b64decode(shot["data"])
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    (folder / f"dashboard-{name}.png").write_bytes(png)
 
 
 def _navigates(driver, action) -> None:
@@ -105,28 +115,28 @@ def _navigates(driver, action) -> None:
     WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
 
 
-def test_login_country_acknowledge_and_label(server, browser):
+def test_login_country_acknowledge_and_label(server, browser, shots):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     base, seeded, engine = server
     browser.get(f"{base}/")
     assert browser.current_url == f"{base}/login"
-    _shot(browser, "login")
+    _shot(browser, shots, "login")
     _navigates(browser, lambda: browser.find_element(By.ID, "token").send_keys(seeded.tokens["analyst"] + Keys.ENTER))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Countries"
     assert "Armenia" in browser.page_source and "Germany" in browser.page_source
-    _shot(browser, "overview")
+    _shot(browser, shots, "overview")
 
     _navigates(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Armenia").click)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Armenia (AM)"
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
-    _shot(browser, "country")
+    _shot(browser, shots, "country")
 
     _navigates(browser, browser.find_element(By.CSS_SELECTOR, f"a[href='/alerts/{seeded.alerts['AM']}']").click)
     _navigates(browser, browser.find_element(By.ID, "acknowledge").click)
     assert browser.find_element(By.ID, "alert-status").text == "acknowledged"
-    _shot(browser, "alert")
+    _shot(browser, shots, "alert")
     with Session(engine) as session:
         alert = session.get(Alert, seeded.alerts["AM"])
         assert (alert.status, alert.acknowledged_by) == ("acknowledged", "analyst")
@@ -135,7 +145,7 @@ def test_login_country_acknowledge_and_label(server, browser):
     first = browser.find_element(By.CSS_SELECTOR, "article.item")
     post_id = int(first.get_attribute("id").removeprefix("post-"))
     assert '<script>alert("x")</script>' in first.text  # the hostile markup is shown as text, not run
-    _shot(browser, "review")
+    _shot(browser, shots, "review")
     _navigates(browser, lambda: browser.find_element(By.TAG_NAME, "body").send_keys("n"))  # shortcut: not
     assert not browser.find_elements(By.ID, f"post-{post_id}")
     with Session(engine) as session:
