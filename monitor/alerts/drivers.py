@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.series import DAY, as_utc, day_start
-from monitor.models import Classification, Post, Rollup
+from monitor.alerts.series import DAY, day_start
+from monitor.emerging import emerging_for_country
+from monitor.models import Rollup
 from monitor.rollups import ALL
 from monitor.spikes import Detection
-
-log = structlog.get_logger(__name__)
-
 
 LIFT_BASELINE_DAYS = 28
 
 
-TERM_POSTS = 3000  # most recent antisemitic posts read for emerging terms
 
 
 def alert_details(session: Session, country: str, metric: str, day: dt.date, hour: dt.datetime | None,
@@ -81,27 +77,8 @@ def in_metric(metric: str, category: str | None, triggers: list[str] | None) -> 
 
 def _emerging(session: Session, country: str, metric: str, day: dt.date, top: int = 5) -> list[dict]:
     """Terms whose share among the day's antisemitic posts rose most against the previous weeks'."""
-    try:
-        from classifiers.emerging import emerging_terms
-    except ImportError:  # the terms are an extra; an alert never waits for them
-        return []
     start = day_start(day)
-    rows = session.execute(
-        select(Post.text, Post.published_at, Classification.category, Classification.triggers)
-        .join(Classification, Classification.post_id == Post.id)
-        .where(Post.country == country, Classification.antisemitic.is_(True),
-               Post.published_at >= start - dt.timedelta(days=LIFT_BASELINE_DAYS), Post.published_at < start + DAY)
-        .order_by(Post.published_at.desc())
-        .limit(TERM_POSTS)
-    ).all()
-    rows = [r for r in rows if in_metric(metric, r.category, r.triggers)]
-    target = [r.text for r in rows if as_utc(r.published_at) >= start]
-    baseline = [r.text for r in rows if as_utc(r.published_at) < start]
-    if len(target) < 3:
-        return []
-    try:
-        terms = emerging_terms(target, baseline, min_count=3, top=top)
-    except (TypeError, ValueError) as exc:  # an interface still settling must not block an alert
-        log.warning("emerging_terms_failed", country=country, error=type(exc).__name__)
-        return []
-    return [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count} for t in terms]
+    terms = emerging_for_country(session, country, start, start + DAY,
+                                 start - dt.timedelta(days=LIFT_BASELINE_DAYS),
+                                 keep=lambda category, triggers: in_metric(metric, category, triggers), top=top)
+    return [{"term": t["term"], "z": t["z"], "posts": t["posts"]} for t in terms]

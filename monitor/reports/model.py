@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.orm import Session
 
+from monitor.emerging import emerging_for_country
 from monitor.privacy import excerpt
 from monitor.reports import queries
 from monitor.reports.coverage import Coverage, build_coverage
@@ -23,6 +24,8 @@ EXCERPT_CHARS = 200
 LEADING_CATEGORIES = 3
 EXAMPLES_PER_CATEGORY = 3
 WEEK = dt.timedelta(days=7)
+EMERGING_BASELINE = dt.timedelta(weeks=4)  # the week's terms are compared with the four weeks before
+EMERGING_TERMS = 8
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class CountryReport:
     trend: list[TrendPoint]
     alerts: list[AlertItem]
     examples: dict[str, list[ExamplePost]]  # leading category -> its examples, in leading order
+    emerging: list[dict] = field(default_factory=list)  # {"term","z","posts","baseline_posts"}
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,7 @@ def _country_report(
     triggers: list[TriggerRow],
     alerts: list[AlertItem],
     examples: dict[str, list[ExamplePost]],
+    emerging: list[dict],
 ) -> CountryReport:
     this, previous = _week_totals(days, monday), _week_totals(days, monday - WEEK)
     change, change_pct, change_pp = _change(this, previous)
@@ -278,6 +283,7 @@ def _country_report(
         trend=[TrendPoint(iso_week_of(m), m, _week_totals(days, m)) for m in trend_mondays],
         alerts=alerts,
         examples=examples,
+        emerging=emerging,
     )
 
 
@@ -313,7 +319,8 @@ def build_weekly_report(
     examples = _select_examples(session, start, end, leading)
     reports = [
         _country_report(country, daily.get(country, {}), monday, trend_mondays, *sections[country],
-                        alerts[country], examples[country])
+                        alerts[country], examples[country],
+                        emerging_for_country(session, country, start, end, start - EMERGING_BASELINE, top=EMERGING_TERMS))
         for country in chosen
     ]
     versions = queries.select_model_versions(session, start, end, chosen) if chosen else []

@@ -1,0 +1,50 @@
+"""Emerging terms: words and phrases whose share among a country's antisemitic posts rose most
+in a window against the weeks before it (log-odds with an informative Dirichlet prior, in
+`classifiers.emerging`), so analysts see new drivers before they are in the trigger taxonomy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.emerging import emerging_terms
+from monitor.models import Classification, Post
+
+MAX_POSTS = 5000  # the most recent antisemitic posts read per window; enough for stable counts
+
+
+def _texts(session: Session, country: str, start: dt.datetime, end: dt.datetime,
+           keep: Callable[[str, list[str]], bool] | None) -> list[str]:
+    rows = session.execute(
+        select(Post.text, Classification.category, Classification.triggers)
+        .join(Classification, Classification.post_id == Post.id)
+        .where(Post.country == country, Classification.antisemitic.is_(True),
+               Post.published_at >= start, Post.published_at < end)
+        .order_by(Post.published_at.desc())
+        .limit(MAX_POSTS)
+    ).all()
+    return [r.text for r in rows if keep is None or keep(r.category, r.triggers or [])]
+
+
+def emerging_for_country(
+    session: Session,
+    country: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    baseline_start: dt.datetime,
+    *,
+    keep: Callable[[str, list[str]], bool] | None = None,
+    top: int = 10,
+    min_count: int = 3,
+) -> list[dict]:
+    """Top rising terms of [start, end) against [baseline_start, start); `keep(category, triggers)` filters posts."""
+    target = _texts(session, country, start, end, keep)
+    if len(target) < min_count:
+        return []
+    baseline = _texts(session, country, baseline_start, start, keep)
+    terms = emerging_terms(target, baseline, min_count=min_count, top=top)
+    return [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
+            for t in terms]

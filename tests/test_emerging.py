@@ -1,0 +1,64 @@
+"""Emerging terms over stored posts: in alerts' neighbour, the weekly report, and `vigil triggers emerging`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.emerging import emerging_for_country
+from monitor.reports import build_weekly_report, render_html
+from monitor.rollups import recompute_rollups
+from tests.factories import make_post, make_source
+
+MONDAY = dt.date(2024, 2, 19)  # 2024-W08
+HOSTILE = {"antisemitic": True, "score": 0.9, "category": "conspiracy"}
+OLD = ["they run the banks and the newspapers", "they decide every election from behind",
+       "the bankers and the newspapers are theirs"]
+NEW = "they sold the kamikaze drones to baku"
+
+
+def _world(session):
+    source = make_source(session, country="AM")
+    days = set()
+    for week in range(1, 5):
+        for i, text in enumerate(OLD):
+            day = MONDAY - dt.timedelta(days=7 * week - i)
+            make_post(session, source, day, text, classification=HOSTILE)
+            days.add(day)
+    for i in range(6):
+        day = MONDAY + dt.timedelta(days=i)
+        make_post(session, source, day, NEW, classification=HOSTILE)
+        make_post(session, source, day, OLD[i % 3], classification=HOSTILE)
+        make_post(session, source, day, "a quiet day at the market", classification={})
+        days.add(day)
+    recompute_rollups(session, "AM", days)
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+
+
+def test_new_terms_rise_and_old_ones_do_not(db_session):
+    _world(db_session)
+    terms = emerging_for_country(db_session, "AM", _utc(MONDAY), _utc(MONDAY + dt.timedelta(days=7)),
+                                 _utc(MONDAY - dt.timedelta(weeks=4)))
+    found = [t["term"] for t in terms]
+    assert "kamikaze drones" in found and "baku" in found
+    assert not {"banks", "newspapers", "election"} & set(found)
+    assert all(t["posts"] >= 3 for t in terms)
+    assert terms == sorted(terms, key=lambda t: -t["z"])
+
+
+def test_weekly_report_lists_emerging_terms(db_session):
+    _world(db_session)
+    report = build_weekly_report(db_session, "2024-W08", ["AM"])
+    [am] = report.countries
+    assert "kamikaze drones" in [t["term"] for t in am.emerging]
+    html = render_html(report, charts=False)
+    assert "Emerging terms" in html and "kamikaze drones" in html
+
+
+def test_too_few_posts_give_no_terms(db_session):
+    source = make_source(db_session, country="GE")
+    make_post(db_session, source, MONDAY, NEW, classification=HOSTILE)
+    assert emerging_for_country(db_session, "GE", _utc(MONDAY), _utc(MONDAY + dt.timedelta(days=7)),
+                                _utc(MONDAY - dt.timedelta(weeks=4))) == []
