@@ -48,3 +48,28 @@ def test_ingest_reports_stored_duplicate_and_rejected(embedded):
     assert "5 stored, 0 duplicate, 2 rejected" in first.output
     second = runner.invoke(app, args)
     assert "0 stored, 5 duplicate, 2 rejected" in second.output
+
+
+def test_reclassify_runs_the_model_over_stored_posts_once(embedded):
+    from sqlalchemy import func, select
+
+    from classifiers.artifacts import load_model
+    from monitor.cli.common import sessions
+    from monitor.models import Classification, Rollup
+
+    data = embedded / "export.jsonl"
+    data.write_text("\n".join(json.dumps({"id": f"r{i}", "text": f"Tram line {i} reopens in Vanadzor",
+                                          "published_at": "2024-02-20T10:00:00Z", "lang": "en"})
+                              for i in range(4)) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(data), "--country", "AM", "--source", "s", "--no-classify"]).exit_code == 0
+    wrong = runner.invoke(app, ["reclassify", "--model-version", "not-this-one"])
+    assert wrong.exit_code != 0
+    version = load_model().version
+    first = runner.invoke(app, ["reclassify", "--model-version", version])
+    assert first.exit_code == 0, first.output
+    assert "4 posts to classify" in first.output
+    with sessions()() as session:
+        assert set(session.scalars(select(Classification.model_version))) == {version}
+        assert session.scalar(select(func.sum(Rollup.posts)).where(Rollup.category == "*", Rollup.trigger == "*")) == 4
+    again = runner.invoke(app, ["reclassify"])
+    assert "already classified" in again.output

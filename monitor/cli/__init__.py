@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import alerts, db, demo, ingest, reports, serve, sources, spikes, tokens, triggers
+from monitor.cli import alerts, db, demo, ingest, reclassify, reports, serve, sources, spikes, tokens, triggers
 from monitor.config import get_settings
 from monitor.logs import configure_logging
 
@@ -16,7 +16,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(spikes.app, name="spikes")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(triggers.app, name="triggers")
-for module in (ingest, reports, demo, serve):
+for module in (ingest, reclassify, reports, demo, serve):
     app.registered_commands.extend(module.app.registered_commands)
 
 
