@@ -95,6 +95,21 @@ def classify_posts(self, post_ids: list[int]) -> int:
 
 
 @app.task(bind=True, **RETRY)
+def reclassify_outdated(self) -> int:
+    """Send every post not yet classified by this worker's model to classification, in batches."""
+    _bind(self)
+    version = load_model(get_settings().model_dir).version
+    sent = after = 0
+    while True:
+        with sessions()() as session:
+            ids = classification.posts_needing_classification(session, version, after_id=after)
+        if not ids:
+            return sent
+        enqueue_classification(ids)
+        sent, after = sent + len(ids), ids[-1]
+
+
+@app.task(bind=True, **RETRY)
 def recompute_rollups(self, country: str, days: list[str]) -> int:
     """Recompute one country's rollups for the given ISO dates, then look for spikes."""
     _bind(self, country=country)

@@ -48,7 +48,7 @@ class Me(BaseModel):
 def global_admin(principal: Admin) -> Principal:
     """Token management is for admins who see every country."""
     if principal.country:
-        raise forbidden("managing tokens needs an admin token without a country scope")
+        raise forbidden("this needs an admin token without a country scope")
     return principal
 
 

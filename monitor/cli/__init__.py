@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import alerts, db, demo, ingest, reclassify, reports, serve, sources, spikes, tokens, triggers
+from monitor.cli import (
+    alerts,
+    db,
+    demo,
+    ingest,
+    reclassify,
+    reports,
+    serve,
+    sources,
+    spikes,
+    tokens,
+    triggers,
+)
 from monitor.config import get_settings
 from monitor.logs import configure_logging
 

@@ -44,19 +44,25 @@ def ingest(
 
 
 def classify_new(settings: Settings, post_ids: list[int]) -> None:
-    """Queue classification; in the embedded mode, run the in-process worker until it is done."""
+    """Queue classification of new posts; in the embedded mode, run the in-process worker until done."""
     from workers import tasks
-    from workers.app import app as celery_app
 
+    run_on_workers(settings, lambda: tasks.enqueue_classification(post_ids))
+    console.print(f"{len(post_ids)} new posts sent to classification.")
+
+
+def run_on_workers(settings: Settings, send) -> None:
+    """Call `send` (which queues tasks); embedded, also run an in-process worker until the pipeline settles."""
     if not settings.embedded:
-        batches = tasks.enqueue_classification(post_ids)
-        console.print(f"Sent {len(post_ids)} posts to classification in {batches} batches.")
+        send()
         return
     from monitor.status import pipeline_status
+    from workers import tasks
+    from workers.app import app as celery_app
     from workers.embedded import embedded_worker, queued_messages, wait_for
 
     with embedded_worker(celery_app, settings):
-        tasks.enqueue_classification(post_ids)
+        send()
 
         def settled() -> bool:
             with tasks.sessions()() as session:
@@ -64,4 +70,3 @@ def classify_new(settings: Settings, post_ids: list[int]) -> None:
             return st.classified == st.posts and st.rollup_posts == st.posts and queued_messages(celery_app) == 0
 
         wait_for(settled, timeout_s=3600, interval_s=0.5)
-    console.print(f"Classified {len(post_ids)} new posts with the in-process worker.")

@@ -14,7 +14,6 @@ app = typer.Typer()
 def reclassify(
     model_version: str | None = typer.Option(
         None, help="The version the workers' model must have (refuses to run if it differs)."),
-    page: int = typer.Option(5000, min=100, help="Post ids read per query."),
 ) -> None:
     """Send every post not yet classified by the workers' model to classification, in batches."""
     from classifiers.artifacts import load_model
@@ -24,14 +23,19 @@ def reclassify(
     version = load_model(s.model_dir).version
     if model_version and model_version != version:
         raise typer.BadParameter(f"the configured model is {version}, not {model_version}")
-    ids: list[int] = []
     with sessions()() as session:
-        while batch := posts_needing_classification(session, version, after_id=ids[-1] if ids else 0, limit=page):
-            ids.extend(batch)
-    if not ids:
+        pending = len(posts_needing_classification(session, version, limit=1))
+    if not pending:
         console.print(f"Every stored post is already classified by {version}.")
         return
-    console.print(f"{len(ids):,} posts to classify with {version}.")
-    from monitor.cli.ingest import classify_new
+    from monitor.cli.ingest import run_on_workers
+    from workers import tasks
 
-    classify_new(s, ids)
+    run_on_workers(s, tasks.reclassify_outdated.delay)
+    if not s.embedded:
+        console.print(f"Sent the posts not yet classified by {version} to the workers.")
+        return
+    with sessions()() as session:
+        done = not posts_needing_classification(session, version, limit=1)
+    console.print(f"Every stored post is now classified by {version}." if done
+                  else "Some posts are still waiting for classification; see the worker log.")
