@@ -44,8 +44,12 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
 
 
-def save_model(model: Model, out: str | Path, *, training_data: list[dict], scores: dict, protocol: str) -> dict:
-    """Write model.joblib, card.json and MODEL_CARD.md into `out`; return the card."""
+def save_model(model: Model, out: str | Path, *, training_data: list[dict], scores: dict, protocol: str,
+               reviews: dict | None = None) -> dict:
+    """Write model.joblib, card.json and MODEL_CARD.md into `out`; return the card.
+
+    `reviews` (from training with analysts' labels): counts used and held out, and the before/after comparison.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / MODEL_FILE, compress=("xz", 3))
@@ -63,6 +67,8 @@ def save_model(model: Model, out: str | Path, *, training_data: list[dict], scor
         "sha256": sha256_of(out / MODEL_FILE),
         "size_bytes": (out / MODEL_FILE).stat().st_size,
     }
+    if reviews is not None:
+        card["reviews"] = reviews
     (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / README_FILE).write_text(render_card(card), encoding="utf-8")
     return card
@@ -103,6 +109,26 @@ def _evaluation_lines(evaluation: dict) -> list[str]:
     return lines
 
 
+def _reviews_lines(reviews: dict) -> list[str]:
+    lines = ["", "## Analysts' reviewed labels", "",
+             f"{reviews['train']} reviewed labels trained on (weight {reviews['weight']}), {reviews['heldout']} held "
+             f"out ({reviews['heldout_percent']}% by a hash of the text, never trained on) and scored as "
+             f"`reviews-heldout`; {reviews['dropped_overlap']} dropped because their text is also an evaluation "
+             "or training row."]
+    if not reviews.get("comparison"):
+        return lines + ["", f"No before/after comparison: {reviews.get('comparison_skipped', 'none computed')}."]
+    lines += ["", "Score change the reviewed labels brought: the same configuration trained without them (before) "
+              "and with them (after).", "",
+              "| split | rows | precision before / after | recall before / after | F1 before / after | "
+              "AUC before / after |", "|---|---|---|---|---|---|"]
+    for name, c in reviews["comparison"].items():
+        b, a, d = c["before"], c["after"], c["change"]
+        lines.append(f"| {name} | {a['rows']} | " + " | ".join(
+            f"{b[k]} / {a[k]} ({d[k]:+})" if d[k] is not None else f"{b[k]} / {a[k]}"
+            for k in ("precision", "recall", "f1", "auc")) + " |")
+    return lines
+
+
 def render_card(card: dict) -> str:
     """The human-readable model card."""
     lines = [
@@ -135,6 +161,8 @@ def render_card(card: dict) -> str:
         lines += ["", "Hand-written neutral posts never used in training (`classifiers/heldout/neutral.jsonl`), "
                   "flagged / rows (highest score): " + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})"
                                                                 for lang, v in fps.items()) + "."]
+    if card.get("reviews"):
+        lines += _reviews_lines(card["reviews"])
     if card.get("evaluation"):
         lines += _evaluation_lines(card["evaluation"])
     lines += ["", "## Limits", "",

@@ -24,16 +24,46 @@ def train(
                                                      "isca-temporal train years and evaluate on its test years")] = None,
     seed_weight: Annotated[float, typer.Option(help="sample weight of the JSONL rows")] = 5.0,
     background: Annotated[bool, typer.Option(help="add the generated neutral background corpus (ru/hy/en)")] = True,
+    with_reviews: Annotated[bool, typer.Option("--with-reviews", help="add analysts' labels from the configured "
+                                               "database; 20% of them (by text) are held out and scored")] = False,
+    review_weight: Annotated[float, typer.Option(help="sample weight of the reviewed labels")] = 5.0,
+    compare: Annotated[bool, typer.Option(help="with --with-reviews, also train without them to record the score "
+                                               "change they bring (twice the time)")] = True,
 ) -> None:
     """Train a model; rows with split=heldout (or hashed into it) are kept out and evaluated."""
     from classifiers.data import read_jsonl
     from classifiers.training import train_and_evaluate
 
     rows = [row for path in data for row in read_jsonl(path)]
-    model, scores = train_and_evaluate(rows, out, isca=isca, seed_weight=seed_weight, background=background)
+    reviews = read_reviews() if with_reviews else None
+    model, scores = train_and_evaluate(rows, out, isca=isca, seed_weight=seed_weight, background=background,
+                                       reviews=reviews, review_weight=review_weight, compare=compare)
     typer.echo(f"model {model.version} written to {out}; threshold {model.threshold:.4f}")
     for name, s in scores.items():
         typer.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in s.items()))
+    if reviews is not None:
+        from classifiers.artifacts import read_card
+
+        card = read_card(out)["reviews"]
+        typer.echo(f"reviewed labels: {card['train']} trained on, {card['heldout']} held out, "
+                   f"{card['dropped_overlap']} dropped as copies of evaluation or training text")
+        for name, c in (card["comparison"] or {}).items():
+            typer.echo(f"{name} change with reviews: " + ", ".join(f"{k} {v:+}" if v is not None else f"{k} n/a"
+                                                                   for k, v in c["change"].items()))
+
+
+def read_reviews() -> list[dict]:
+    """Reviewed labels from the configured database, in a transaction that only reads and is rolled back."""
+    from sqlalchemy import text
+
+    from classifiers.training import reviewed_rows
+    from monitor.config import get_settings
+    from monitor.db import session_factory
+
+    with session_factory(get_settings().sqlalchemy_url)() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET TRANSACTION READ ONLY"))
+        return reviewed_rows(session)
 
 
 def read_posts(stream: TextIO) -> Iterator[tuple[int, dict | None, dict | None]]:

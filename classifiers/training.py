@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from classifiers.background import background_rows
 from classifiers.categories import ANTISEMITIC_CATEGORIES
 from classifiers.data import (
     HELDOUT,
+    TRAIN,
+    check_row,
     hash_split,
     isca_temporal,
     neutral_heldout_rows,
@@ -29,6 +32,8 @@ log = structlog.get_logger(__name__)
 VALIDATION_FRACTION = 0.15
 MIN_ROWS_PER_LANGUAGE = 10
 SEED_WEIGHT = 5.0
+REVIEW_HELDOUT_PERCENT = 20
+REVIEW_SOURCE = "reviews"
 
 
 def choose_threshold(y_true: Sequence[bool], scores: Sequence[float], weights: Sequence[float] | None = None) -> float:
@@ -152,16 +157,84 @@ def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return [r for r in rows if not held(r)], [r for r in rows if held(r)]
 
 
+def reviewed_rows(session) -> list[dict]:
+    """Analysts' labels (the latest per post, via monitor.labels.export_labels) as training rows; only reads."""
+    from monitor.labels import export_labels
+
+    return [{**check_row(r, f"reviewed label {n}"), "source": REVIEW_SOURCE}
+            for n, r in enumerate(export_labels(session), 1)]
+
+
+def split_reviews(reviews: Iterable[dict], *, evaluated: Iterable[dict],
+                  trained: Iterable[dict]) -> tuple[list[dict], list[dict], int]:
+    """(train, held-out, dropped) reviewed rows; 20% are held out by a hash of their text group.
+
+    Grouping by text keeps retweets on one side. A reviewed text that is also an evaluation row is never
+    trained on, and a held-out one already in the other training rows is dropped, so no score is inflated.
+    """
+    evaluated_groups = {text_group(r["text"]) for r in evaluated}
+    trained_groups = {text_group(r["text"]) for r in trained}
+    train_part, heldout, dropped = [], [], 0
+    for row in reviews:
+        group = text_group(row["text"])
+        if int(group[:8], 16) % 100 < REVIEW_HELDOUT_PERCENT:
+            keep, side, split = group not in trained_groups, heldout, HELDOUT
+        else:
+            keep, side, split = group not in evaluated_groups, train_part, TRAIN
+        if keep:
+            side.append({**row, "split": split})
+        dropped += not keep
+    return train_part, heldout, dropped
+
+
+def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
+            review_heldout: list[dict] | None) -> dict:
+    scores = {}
+    if isca_test is not None:
+        scores["isca-temporal"] = evaluate(model, isca_test)
+    if review_heldout:
+        scores["reviews-heldout"] = evaluate(model, review_heldout)
+    if heldout:
+        scores["heldout"] = evaluate(model, heldout)
+        for lang in sorted({r.get("lang") or "?" for r in heldout}):
+            scores[f"heldout-{lang}"] = evaluate(model, [r for r in heldout if (r.get("lang") or "?") == lang])
+        scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
+    scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
+    return scores
+
+
+def _difference(after: float, before: float) -> float | None:
+    change = after - before
+    return None if math.isnan(change) else round(change, 4)
+
+
+def compare_scores(before: dict, after: dict) -> dict:
+    """{split: {"before", "after", "change"}} for every split both score dicts measured (precision, recall, F1, AUC)."""
+    out = {}
+    for name, new in after.items():
+        old = before.get(name)
+        if isinstance(old, dict) and "precision" in old and "precision" in new:
+            out[name] = {"before": old, "after": new,
+                         "change": {k: _difference(new[k], old[k]) for k in ("precision", "recall", "f1", "auc")}}
+    return out
+
+
 def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Path | None = None,
-                       seed_weight: float = SEED_WEIGHT, background: bool = True, **params) -> tuple[Model, dict]:
-    """Train on the rows' train split (+ ISCA train years, + background), evaluate on held-out rows, save."""
+                       seed_weight: float = SEED_WEIGHT, background: bool = True,
+                       reviews: Iterable[dict] | None = None, review_weight: float = SEED_WEIGHT,
+                       compare: bool = True, **params) -> tuple[Model, dict]:
+    """Train on the rows' train split (+ ISCA train years, + background, + reviewed labels), evaluate, save.
+
+    With `reviews` (reviewed_rows), 20% of them are held out and scored as "reviews-heldout"; with `compare`,
+    the same configuration is also trained without them and the card reports the score change they brought.
+    """
     from classifiers.artifacts import save_model
 
     train_rows, heldout = rows_by_split(rows)
     train_rows = [{**r, "weight": r.get("weight", seed_weight)} for r in train_rows]
     if background:
         train_rows += background_rows()
-    data_notes, scores, validation = [], {}, None
+    data_notes, validation, isca_test = [], None, None
     if isca is not None:
         isca_train, isca_test = isca_temporal(isca)
         isca_fit, validation = isca_validation_slice(isca_train)
@@ -175,16 +248,37 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
                            "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
                                    f"{len(validation) - len(supplied_validation)} validation rows (latest 15%) "
                                    "for the threshold"})
-    log.info("training", rows=len(train_rows), validation=len(validation or []))
-    model = train(train_rows, validation=validation, **params)
-    if isca is not None:
-        scores["isca-temporal"] = evaluate(model, isca_test)
-    if heldout:
-        scores["heldout"] = evaluate(model, heldout)
-        for lang in sorted({r.get("lang") or "?" for r in heldout}):
-            scores[f"heldout-{lang}"] = evaluate(model, [r for r in heldout if (r.get("lang") or "?") == lang])
-        scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
-    scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
+    review_train, review_heldout, review_card = [], None, None
+    if reviews is not None:
+        review_train, review_heldout, dropped = split_reviews(
+            reviews, evaluated=heldout + (isca_test or []) + neutral_heldout_rows(),
+            trained=train_rows + (validation or []))
+        review_train = [{**r, "weight": review_weight} for r in review_train]
+        review_card = {"train": len(review_train), "heldout": len(review_heldout), "dropped_overlap": dropped,
+                       "heldout_percent": REVIEW_HELDOUT_PERCENT, "weight": review_weight, "comparison": None}
+    fit_rows, fit_validation = train_rows + review_train, validation
+    if isca is not None and review_train:  # reviewed rows share the threshold slice, as the seed rows do
+        review_fit, review_validation = validation_slice(review_train)
+        fit_rows, fit_validation = train_rows + review_fit, validation + review_validation
+    log.info("training", rows=len(fit_rows), validation=len(fit_validation or []), reviews=len(review_train))
+    model = train(fit_rows, validation=fit_validation, **params)
+    scores = _scores(model, heldout=heldout, isca_test=isca_test, review_heldout=review_heldout)
+    if review_card is not None:
+        if not compare:
+            review_card["comparison_skipped"] = "not requested (--no-compare)"
+        elif not review_train:
+            review_card["comparison_skipped"] = "no reviewed labels to train on"
+        else:
+            log.info("training without reviews for the comparison", rows=len(train_rows))
+            baseline = train(train_rows, validation=validation, **params)
+            before = _scores(baseline, heldout=heldout, isca_test=isca_test, review_heldout=review_heldout)
+            review_card["comparison"] = compare_scores(before, scores)
+        data_notes.append({"name": "analysts' reviewed labels (Vigil database, latest label per post)",
+                           "licence": "project's own", "credit": "Vigil analysts",
+                           "used": f"{review_card['train']} train rows (weight {review_weight}), "
+                                   f"{review_card['heldout']} held out for evaluation ({REVIEW_HELDOUT_PERCENT}% by "
+                                   f"text), {review_card['dropped_overlap']} dropped as copies of evaluation or "
+                                   "training text"})
     supplied = [r for r in train_rows if r.get("source") not in ("isca", "background")]
     sources = sorted({r.get("source", "jsonl") for r in supplied})
     data_notes.append({"name": ", ".join(sources) or "jsonl", "licence": "project's own (Apache-2.0)"
@@ -198,5 +292,5 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
                            "used": f"{sum(r.get('source') == 'background' for r in train_rows)} generated neutral "
                                    "sentences (ru/hy/en), weight 1"})
     save_model(model, out, training_data=data_notes, scores=scores,
-               protocol="isca-temporal" if isca is not None else "hash held-out split")
+               protocol="isca-temporal" if isca is not None else "hash held-out split", reviews=review_card)
     return model, scores
