@@ -7,13 +7,14 @@ from collections.abc import Iterable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import murmurhash3_32
+
+from classifiers.normalize import RawTextTransformer
 
 CACHE_WORDS = 200_000
 
 
-class CharNgramHasher(TransformerMixin, BaseEstimator):
+class CharNgramHasher(RawTextTransformer):
     """Counts of the char n-grams of each space-padded word, hashed into `n_features` columns.
 
     Stateless (no fit needed). Words repeat across posts, so each word's hashed n-grams are memoised in a
@@ -60,13 +61,6 @@ class CharNgramHasher(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
-
 
 # Words (or word starts) that refer to Jews, Israel or Judaism, including coded and slur forms. Nearly every
 # antisemitic post names its target; a post naming none can only be antisemitic in ways no n-gram model sees.
@@ -86,7 +80,7 @@ _TARGET = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, TARGET_STEMS
                      re.IGNORECASE)
 
 
-class TargetMention(TransformerMixin, BaseEstimator):
+class TargetMention(RawTextTransformer):
     """One column: 1 when a normalised text names no Jewish/Israeli target (see TARGET_STEMS), else 0."""
 
     def fit(self, X: Iterable[str], y=None):  # noqa: N803
@@ -96,9 +90,3 @@ class TargetMention(TransformerMixin, BaseEstimator):
         missing = np.array([_TARGET.search(doc) is None for doc in X], dtype=float)
         return sp.csr_matrix(missing.reshape(-1, 1))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags

@@ -76,7 +76,18 @@ def normalize_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):
+class RawTextTransformer(TransformerMixin, BaseEstimator):
+    """Base of the pipeline's stateless steps over raw strings: sklearn tags saying so."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+class TextNormalizer(RawTextTransformer):
     """Stateless pipeline step applying `normalize_text` to each raw text."""
 
     def fit(self, X: Iterable[str], y=None):  # noqa: N803 - scikit-learn naming
@@ -85,9 +96,3 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Iterable[str]) -> list[str]:  # noqa: N803
         return [normalize_text(x) for x in X]
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
