@@ -112,7 +112,8 @@ def find_posts(session: Session, principal: Principal, *, country: str | None = 
     if trigger:
         query = query.where(has_trigger(session, trigger))
     if antisemitic is not None:
-        query = query.where(Classification.antisemitic.is_(antisemitic))
+        # The bare column, not IS TRUE: PostgreSQL matches it to the partial index WHERE antisemitic.
+        query = query.where(Classification.antisemitic if antisemitic else ~Classification.antisemitic)
     if language:
         query = query.where(Post.language == language)
     if source_kind:
@@ -124,7 +125,11 @@ def find_posts(session: Session, principal: Principal, *, country: str | None = 
     if min_score is not None:
         query = query.where(Classification.score >= min_score)
     if cursor is not None:
-        query = query.where(Post.id < cursor)
+        # Antisemitic posts of a category are walked newest first in ix_classifications_antisemitic_category,
+        # so the cursor bounds that walk. Bounding posts.id as well would be redundant and worse: the planner
+        # would expect too few rows from the join and hash and sort them all instead of stopping at the limit.
+        walk_classifications = bool(category) and antisemitic is True
+        query = query.where((Classification.post_id if walk_classifications else Post.id) < cursor)
     rows = session.execute(query.order_by(Post.id.desc()).limit(limit)).all()
     labels = labels_of(session, [r[0].id for r in rows])
     full = principal.can("analyst")
