@@ -19,8 +19,11 @@ def serve(host: str | None = typer.Option(None, help="Address to bind (default V
     import uvicorn
 
     s = get_settings()
+    from monitor.api.server import NoDelayH11Protocol
+
     uvicorn.run("monitor.api.app:app_from_environment", factory=True, host=host or s.api_host,
-                port=port or s.api_port, workers=workers, proxy_headers=True, access_log=False)
+                port=port or s.api_port, workers=workers, proxy_headers=True, access_log=False,
+                http=NoDelayH11Protocol)
 
 
 @app.command()
