@@ -73,6 +73,23 @@ def test_trends_by_day_and_week_from_rollups(client, seeded):
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 
 
+def test_trends_by_source_kind_and_language_agree_with_the_rollups(client, seeded):
+    viewer = bearer(seeded.tokens["viewer"])
+    base = client.get("/api/v1/trends", params={"country": "AM", "category": "conspiracy"}, headers=viewer).json()
+    rss = client.get("/api/v1/trends", params={"country": "AM", "category": "conspiracy", "source_kind": "rss",
+                                               "language": "en"}, headers=viewer)
+    assert rss.status_code == 200, rss.text
+    assert rss.json()["points"] == base["points"]  # every seeded AM post is an English RSS post
+    for other in ({"source_kind": "mastodon"}, {"language": "ru"}):
+        assert client.get("/api/v1/trends", params={"country": "AM", **other}, headers=viewer).json()["points"] == []
+    weekly = client.get("/api/v1/trends", params={"source_kind": "rss", "resolution": "week",
+                                                  "trigger": "israel_azerbaijan_ties"},
+                        headers=bearer(seeded.tokens["am_viewer"])).json()["points"]
+    assert {p["country"] for p in weekly} == {"AM"} and sum(p["antisemitic"] for p in weekly) == 2
+    unscoped = client.get("/api/v1/trends", params={"source_kind": "rss"}, headers=viewer)
+    assert unscoped.status_code == 422 and "need a country" in unscoped.json()["error"]["message"]
+
+
 def test_posts_paginate_by_cursor_with_a_capped_page(db_session, seeded, tmp_path):
     client = make_client(db_session, data_dir=tmp_path, api_page_size_max=5)
     headers = bearer(seeded.tokens["analyst"])

@@ -1,4 +1,8 @@
-"""GET /trends: antisemitic posts and their share per country and day or ISO week, from the rollups."""
+"""GET /trends: antisemitic posts and their share per country and day or ISO week.
+
+From the rollups; filtered by source kind or language, from the posts themselves (the rollups keep
+neither), which is why those filters need one country.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from monitor.api.deps import Db, Viewer
 from monitor.api.errors import ApiError
-from monitor.models import Rollup
-from monitor.rollups import ALL
+from monitor.models import Classification, Post, Rollup, Source
+from monitor.rollups import ALL, count_cells
 
 router = APIRouter(tags=["trends"])
 MAX_DAYS = 731
@@ -78,6 +82,41 @@ def trend_points(session: Session, countries: list[str] | None, start: dt.date, 
             for (c, p), v in sorted(sums.items()) if v[3]]
 
 
+def _period(day: dt.date, resolution: str) -> dt.date:
+    return day - dt.timedelta(days=day.weekday()) if resolution == "week" else day
+
+
+def filtered_trend_points(session: Session, country: str, start: dt.date, end: dt.date, category: str,
+                          trigger: str, resolution: str, source_kind: str | None,
+                          language: str | None) -> list[TrendPoint]:
+    """Points for one country's posts of a source kind and/or language; the share is of those posts."""
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=dt.timezone.utc)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
+    query = (select(Post.published_at, Classification.antisemitic, Classification.category, Classification.triggers)
+             .outerjoin(Classification, Classification.post_id == Post.id)
+             .where(Post.country == country, Post.published_at >= lo, Post.published_at < hi))
+    if source_kind:
+        query = query.join(Source, Source.id == Post.source_id).where(Source.kind == source_kind)
+    if language:
+        query = query.where(Post.language == language)
+    rows: dict[dt.date, list] = defaultdict(list)
+    days: dict[dt.date, set[dt.date]] = defaultdict(set)
+    for r in session.execute(query):
+        published = r.published_at if r.published_at.tzinfo else r.published_at.replace(tzinfo=dt.timezone.utc)
+        day = published.astimezone(dt.timezone.utc).date()
+        rows[_period(day, resolution)].append((r.antisemitic, r.category, r.triggers))
+        days[_period(day, resolution)].add(day)
+    points = []
+    for period in sorted(rows):
+        cells = count_cells(rows[period])
+        posts, hostile = cells.get((category, trigger), [0, 0])
+        total = cells[(ALL, ALL)][0]
+        points.append(TrendPoint(country=country, period=period, posts=posts, antisemitic=hostile, total_posts=total,
+                                 share=round(hostile / total, 6) if total else None,
+                                 days_with_data=len(days[period])))
+    return points
+
+
 @router.get("/trends", response_model=Trend)
 def get_trends(
     session: Db, principal: Viewer,
@@ -87,9 +126,16 @@ def get_trends(
     start: dt.date | None = None,
     end: dt.date | None = None,
     resolution: Literal["day", "week"] = "day",
+    source_kind: Literal["rss", "mastodon", "file"] | None = None,
+    language: Annotated[str | None, Query(min_length=2, max_length=8)] = None,
 ) -> Trend:
     """Counts and shares per country and period; category and trigger '*' mean all."""
     cc = principal.country_filter(country)
     start, end = date_range(start, end)
-    points = trend_points(session, [cc] if cc else None, start, end, category, trigger, resolution)
+    if source_kind or language:
+        if not cc:
+            raise ApiError(422, "invalid_request", "source_kind and language filters need a country")
+        points = filtered_trend_points(session, cc, start, end, category, trigger, resolution, source_kind, language)
+    else:
+        points = trend_points(session, [cc] if cc else None, start, end, category, trigger, resolution)
     return Trend(resolution=resolution, category=category, trigger=trigger, start=start, end=end, points=points)
