@@ -4,13 +4,15 @@ each test inside a transaction that is rolled back; Redis on a database of its o
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from alembic import command
 from migrations import alembic_config
 
 pytest_plugins = ["tests.httpserver"]
@@ -51,15 +53,24 @@ def drop_database(admin_url: str, name: str) -> None:
     admin.dispose()
 
 
+@contextmanager
+def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A fresh database migrated to head, named `<prefix>_<pid>`, dropped afterwards even on failure."""
+    # The pid keeps concurrent test runs on one server (two checkouts, CI beside a developer) apart.
+    name = f"{prefix}_{os.getpid()}"
+    url = create_database(admin_url, name)
+    try:
+        command.upgrade(alembic_config(url), "head")
+        yield url
+    finally:
+        drop_database(admin_url, name)
+
+
 @pytest.fixture(scope="session")
 def pg_url(pytestconfig, pg_admin_url):
     """A migrated database for this test worker."""
-    # The pid keeps concurrent test runs on one server (two checkouts, CI beside a developer) apart.
-    name = f"vigil_test_{_worker(pytestconfig)}_{os.getpid()}"
-    url = create_database(pg_admin_url, name)
-    command.upgrade(alembic_config(url), "head")
-    yield url
-    drop_database(pg_admin_url, name)
+    with migrated_database(pg_admin_url, f"vigil_test_{_worker(pytestconfig)}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,20 +3,19 @@ committed rows: no 5xx, every status documented, every body as the schema says."
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import schemathesis
-from alembic import command
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from migrations import alembic_config
 from monitor.api import create_app
 from monitor.config import Settings
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.test_api_support import bearer, seed
 
 MAX_EXAMPLES = 12  # per operation and phase: the whole run stays well under a minute
@@ -42,19 +41,16 @@ schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app).exclude(met
 
 @pytest.fixture(scope="module")
 def fuzz_db(pg_admin_url, tmp_path_factory):
-    name = f"vigil_fuzz_{os.getpid()}"
-    url = create_database(pg_admin_url, name)
-    command.upgrade(alembic_config(url), "head")
-    engine = create_engine(url)
-    data_dir = tmp_path_factory.mktemp("fuzz")
-    with Session(engine) as session, session.begin():
-        seeded = seed(session, report_dir=data_dir)
-    app.state.settings = Settings(database_url=url, data_dir=data_dir, api_rate_limit_per_minute=0)
-    _database["sessions"] = sessionmaker(bind=engine, expire_on_commit=False)
-    yield seeded
-    _database.clear()
-    engine.dispose()
-    drop_database(pg_admin_url, name)
+    with migrated_database(pg_admin_url, "vigil_fuzz") as url:
+        engine = create_engine(url)
+        data_dir = tmp_path_factory.mktemp("fuzz")
+        with Session(engine) as session, session.begin():
+            seeded = seed(session, report_dir=data_dir)
+        app.state.settings = Settings(database_url=url, data_dir=data_dir, api_rate_limit_per_minute=0)
+        _database["sessions"] = sessionmaker(bind=engine, expire_on_commit=False)
+        yield seeded
+        _database.clear()
+        engine.dispose()
 
 
 @schema.parametrize()

@@ -5,7 +5,6 @@ Screenshots of each page go to a temporary folder, or to the one given by `--scr
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import threading
@@ -13,15 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from migrations import alembic_config
 from monitor.api import create_app
 from monitor.config import Settings
 from monitor.models import Alert, Label
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.test_api_support import seed
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -41,30 +38,27 @@ def _free_port() -> int:
 def server(pg_admin_url, tmp_path_factory):
     import uvicorn
 
-    name = f"vigil_browser_{os.getpid()}"
-    url = create_database(pg_admin_url, name)
-    command.upgrade(alembic_config(url), "head")
-    engine = create_engine(url)
-    with Session(engine) as session, session.begin():
-        seeded = seed(session)
-    data_dir = tmp_path_factory.mktemp("browser")
-    app = create_app(Settings(database_url=url, data_dir=data_dir))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seeded, engine
-    srv.should_exit = True
-    thread.join(10)
-    engine.dispose()
-    from monitor.db import get_engine
+    with migrated_database(pg_admin_url, "vigil_browser") as url:
+        engine = create_engine(url)
+        with Session(engine) as session, session.begin():
+            seeded = seed(session)
+        data_dir = tmp_path_factory.mktemp("browser")
+        app = create_app(Settings(database_url=url, data_dir=data_dir))
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        for _ in range(100):
+            if srv.started:
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", seeded, engine
+        srv.should_exit = True
+        thread.join(10)
+        engine.dispose()
+        from monitor.db import get_engine
 
-    get_engine(url).dispose()
-    drop_database(pg_admin_url, name)
+        get_engine(url).dispose()
 
 
 @pytest.fixture

@@ -15,12 +15,10 @@ import redis
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from alembic import command
-from migrations import alembic_config
 from monitor.config import Settings
 from monitor.models import Classification, Post, Rollup, Source
 from monitor.sources.registry import add_source
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from workers.app import create_app
 
 pytestmark = pytest.mark.slow
@@ -45,11 +43,8 @@ def _feed() -> str:
 
 @pytest.fixture
 def e2e_db(pg_admin_url):
-    name = f"vigil_e2e_{os.getpid()}"
-    url = create_database(pg_admin_url, name)
-    command.upgrade(alembic_config(url), "head")
-    yield url
-    drop_database(pg_admin_url, name)
+    with migrated_database(pg_admin_url, "vigil_e2e") as url:
+        yield url
 
 
 @pytest.fixture
