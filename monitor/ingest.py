@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
 import structlog
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from monitor.countries import CountryError, validate_country
@@ -88,20 +88,33 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def record_errors(session: Session, source_id: int | None, errors: list[RowError]) -> None:
-    """Keep rejected rows and failed fetches where an operator can see them."""
+def record_errors(session: Session, source_id: int | None, errors: list[RowError], *, once: bool = True) -> None:
+    """Keep rejected rows and failed fetches where an operator can see them.
+
+    With `once` (rejected rows), each error carries a fingerprint of its source, location, message and raw
+    row, so re-importing a file or redelivering a task records it only once. Failed fetches pass
+    once=False: each failure is an event of its own.
+    """
     if not errors:
         return
-    rows = []
-    for err in errors:
+    rows: dict[str | int, dict] = {}
+    for n, err in enumerate(errors):
         raw = err.raw
         message = err.error
         if raw is not None and len(raw) > RAW_KEEP_CHARS:
             message = f"{message} (raw row cut to {RAW_KEEP_CHARS} of {len(raw)} characters)"
             raw = raw[:RAW_KEEP_CHARS]
-        rows.append({"source_id": source_id, "location": err.location[:200], "error": message,
-                     "raw": raw.replace("\x00", "") if raw else raw})
-    session.execute(insert(IngestError), rows)
+        row = {"source_id": source_id, "location": err.location[:200], "error": message,
+               "raw": raw.replace("\x00", "") if raw else raw}
+        row["fingerprint"] = _fingerprint(row) if once else None
+        rows[row["fingerprint"] or n] = row
+    statement = insert_for(session, IngestError).on_conflict_do_nothing(index_elements=["fingerprint"])
+    session.execute(statement, list(rows.values()))
+
+
+def _fingerprint(row: dict) -> str:
+    parts = (str(row["source_id"]), row["location"], row["error"], row["raw"] or "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 POST_COLUMNS = ("source_id", "external_id", "url", "title", "text", "language", "country",

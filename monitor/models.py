@@ -231,6 +231,8 @@ class IngestError(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+    # sha256 of source, location, error and raw row for rejected rows (recorded once); NULL for failed fetches.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_ingest_errors_source", "source_id", "created_at"),)

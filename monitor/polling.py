@@ -67,7 +67,7 @@ def poll_source(
         source.consecutive_failures = (source.consecutive_failures or 0) + 1
         source.last_error = str(exc)[:2000]
         source.next_due_at = now + backoff(source.poll_interval_s, source.consecutive_failures)
-        record_errors(session, source.id, [RowError(location="fetch", error=str(exc)[:2000])])
+        record_errors(session, source.id, [RowError(location="fetch", error=str(exc)[:2000])], once=False)
         bound.warning("fetch_failed", error=str(exc)[:200], failures=source.consecutive_failures)
         return IngestResult()
     stored = store_posts(session, source, [*result.posts, *result.errors], ingest, now)

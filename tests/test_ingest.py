@@ -66,6 +66,26 @@ def test_bad_rows_are_recorded_and_the_rest_is_stored(db_session):
     assert undated.published_at is not None  # falls back to the collection time
 
 
+def test_rejected_rows_are_recorded_once_when_the_batch_comes_again(db_session):
+    source = make_source(db_session, country="AM")
+    items = [_raw(1), _raw(2, text="   "), RowError(location="line 7", error="line 7: not JSON", raw="{oops"),
+             RowError(location="line 9", error="line 9: not JSON", raw="{oops")]  # same raw, another line
+
+    def recorded() -> list[tuple[str, str]]:
+        return sorted(tuple(row) for row in db_session.execute(
+            select(IngestError.location, IngestError.error).where(IngestError.source_id == source.id)))
+
+    first = store_posts(db_session, source, items, OPTS)
+    again = store_posts(db_session, source, items, OPTS)  # a re-imported file or a redelivered task
+    assert first.rejected == again.rejected == 3  # the caller is still told what was rejected
+    assert recorded() == [("id id-2", "post has no text"), ("line 7", "line 7: not JSON"),
+                          ("line 9", "line 9: not JSON")]
+    other = make_source(db_session, name="another source", country="AM")
+    store_posts(db_session, other, items[2:3], OPTS)  # the same row from another source is its own error
+    assert db_session.scalar(select(func.count()).select_from(IngestError)
+                             .where(IngestError.source_id == other.id)) == 1
+
+
 def test_language_comes_from_platform_then_detection(db_session):
     source = make_source(db_session)
     store_posts(db_session, source, [
