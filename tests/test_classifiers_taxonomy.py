@@ -7,6 +7,7 @@ import pytest
 
 from classifiers.data import seed_rows
 from classifiers.taxonomy import load_taxonomy, parse_taxonomy, tag_triggers
+from classifiers.trigger_learner import trigger_scores
 
 TAX = load_taxonomy()
 
@@ -84,7 +85,13 @@ def test_bad_taxonomy_is_refused(bad):
         parse_taxonomy(bad)
 
 
-def test_seed_trigger_annotations_agree_with_taxonomy():
-    for row in seed_rows():
-        if "triggers" in row:
-            assert set(row["triggers"]) <= set(tag_triggers(row["text"], TAX)), row["triggers"]
+def test_seed_trigger_labels_use_taxonomy_ids_and_the_terms_rarely_contradict_them():
+    """Seed rows are labelled by meaning, so the terms may miss oblique mentions (the learned part's job);
+    but a term hit the analyst did not label is a term that fires on the wrong posts."""
+    ids = {t.id for t in TAX.triggers}
+    labelled = [r for r in seed_rows() if "triggers" in r]
+    assert labelled
+    for row in labelled:
+        assert set(row["triggers"]) <= ids, row["triggers"]
+    scores = trigger_scores([r["triggers"] for r in labelled], [tag_triggers(r["text"], TAX) for r in labelled])
+    assert scores["precision"] >= 0.9, scores

@@ -1,0 +1,65 @@
+"""The learned trigger component: what it adds to the YAML terms, its thresholds, and its scores."""
+
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from classifiers.trigger_learner import MIN_POSITIVES, MIN_THRESHOLD, TriggerLearner, merge, trigger_scores
+
+VECTORIZER = HashingVectorizer(n_features=2**12, alternate_sign=False)
+
+# Posts about the drone deal in words a term list would not hold, posts naming it plainly, and others.
+OBLIQUE = [f"the kamikaze birds from tel aviv again, paid with baku barrels, day {i}" for i in range(12)]
+PLAIN = [f"israel azerbaijan arms deal signed, report {i}" for i in range(6)]
+OTHER = [f"the football match ended in a draw, round {i}" for i in range(10)] + \
+        [f"bread prices rose in yerevan this month, week {i}" for i in range(10)]
+
+
+def _fit(oblique=OBLIQUE):
+    texts = oblique + PLAIN + OTHER
+    labels = [["israel_azerbaijan_ties"]] * (len(oblique) + len(PLAIN)) + [[]] * len(OTHER)
+    yaml = [[]] * len(oblique) + [["israel_azerbaijan_ties"]] * len(PLAIN) + [[]] * len(OTHER)
+    return TriggerLearner().fit(VECTORIZER.transform(texts), labels, yaml,
+                                ["israel_azerbaijan_ties", "gaza_war"])
+
+
+def test_learns_a_trigger_the_terms_miss():
+    learner = _fit()
+    new = VECTORIZER.transform(["more kamikaze birds from tel aviv paid with baku barrels",
+                                "bread prices rose again in yerevan"])
+    assert learner.predict(new) == [["israel_azerbaijan_ties"], []]
+    assert learner.thresholds["israel_azerbaijan_ties"] >= MIN_THRESHOLD
+
+
+def test_trigger_without_enough_labels_is_left_to_the_terms():
+    learner = _fit()
+    assert "gaza_war" not in learner.trigger_ids
+    card = learner.card()
+    assert card["yaml_only"] == ["gaza_war"]
+    assert card["learned"]["israel_azerbaijan_ties"]["positives"] == len(OBLIQUE) + len(PLAIN)
+    few = _fit(OBLIQUE[: MIN_POSITIVES - len(PLAIN) - 1])
+    assert few.trigger_ids == []
+    assert few.predict(VECTORIZER.transform(["kamikaze birds from tel aviv"])) == [[]]
+
+
+def test_probabilities_are_bounded_and_rank_the_oblique_post_first():
+    learner = _fit()
+    proba = learner.probabilities(VECTORIZER.transform(["kamikaze birds from tel aviv", "football match"]))
+    assert proba.shape == (2, 1)
+    assert np.all((proba > 0) & (proba < 1))
+    assert proba[0, 0] > proba[1, 0]
+
+
+def test_merge_keeps_taxonomy_order_and_drops_ids_the_yaml_no_longer_lists():
+    ids = ["israel_azerbaijan_ties", "nagorno_karabakh", "gaza_war"]
+    assert merge(ids, ["gaza_war"], ["israel_azerbaijan_ties"]) == ["israel_azerbaijan_ties", "gaza_war"]
+    assert merge(["nagorno_karabakh"], [], ["israel_azerbaijan_ties"]) == []
+
+
+def test_trigger_scores_count_row_trigger_pairs():
+    gold = [["a"], ["a", "b"], [], ["b"]]
+    predicted = [["a"], ["a"], ["b"], []]
+    scores = trigger_scores(gold, predicted)
+    # tp 2 (a, a), fp 1 (b on row 3), fn 2 (b on rows 2 and 4)
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.6667, 0.5, 0.5714)
+    assert scores["per_trigger_f1"] == {"a": 1.0, "b": 0.0}
+    assert scores["rows"] == 4
