@@ -1,17 +1,163 @@
-"""Hashed character n-grams within words (like char_wb), memoised per word so serving stays fast."""
+"""Hashed word 1-2-grams, within-word char n-grams and a no-target flag, built per batch in numpy.
+
+Each batch of normalised texts is split on whitespace once (`SplitTexts`); every step then works on the
+batch's distinct words, whose tokens, hashed columns and target flag are memoised in bounded per-process
+caches (a speed-up only, never pickled), and expands them to the documents with numpy. The matrices are
+the same as the plain per-text computation: sorted columns, duplicates summed.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.pipeline import FeatureUnion
 from sklearn.utils import murmurhash3_32
 
-from classifiers.normalize import RawTextTransformer
+from classifiers.normalize import RawTextTransformer, split_texts
 
 CACHE_WORDS = 200_000
+# Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_TOKEN = re.compile(TOKEN_PATTERN)
+
+
+def _ragged(parts: Sequence[Sequence[int]], dtype=np.int64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flat values, start, length) of a list of integer sequences."""
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    flat = np.fromiter(chain.from_iterable(parts), dtype=dtype, count=int(lengths.sum()))
+    starts = np.zeros(len(parts), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return flat, starts, lengths
+
+
+def _expand(flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray, ids: np.ndarray,
+            doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, text index of each): the ragged rows `ids` of `flat`, one after another."""
+    counts = lengths[ids]
+    total = int(counts.sum())
+    index_type = np.int32 if total < 2**31 and len(flat) < 2**31 else np.int64  # half the memory traffic
+    first = np.zeros(len(ids), dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    positions = np.arange(total, dtype=index_type)
+    positions += np.repeat((starts[ids] - first).astype(index_type), counts)
+    return flat[positions], np.repeat(doc.astype(index_type, copy=False), counts)
+
+
+def _key_type(n_docs: int, n_features: int):
+    return np.int32 if n_docs * n_features < 2**31 else np.int64  # the smaller sort is twice as fast
+
+
+def count_matrix(doc: np.ndarray, cols: np.ndarray, n_docs: int, n_features: int) -> sp.csr_matrix:
+    """Counts of (doc, column) pairs as a CSR matrix with sorted columns and no duplicates."""
+    key_type = _key_type(n_docs, n_features)
+    n = key_type(n_features)
+    keys = doc.astype(key_type)
+    keys *= n
+    keys += cols
+    keys.sort()
+    new = np.empty(len(keys), dtype=bool)
+    new[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    counts = np.diff(starts, append=len(keys)).astype(np.float64)
+    keys = keys[starts]
+    rows = keys // n
+    keys -= rows * n  # now the column of each count
+    index_type = np.int32 if len(keys) < 2**31 and n_features <= 2**31 else np.int64
+    indptr = np.searchsorted(rows, np.arange(n_docs + 1, dtype=key_type)).astype(index_type)
+    matrix = sp.csr_matrix((counts, keys.astype(index_type, copy=False), indptr), shape=(n_docs, n_features))
+    matrix.has_sorted_indices = True
+    return matrix
+
+
+def _cached(owner, name: str) -> dict:
+    """A per-process cache stored on `owner`, emptied when it holds CACHE_WORDS entries, never pickled."""
+    cache = owner.__dict__.setdefault(name, {})
+    if len(cache) >= CACHE_WORDS:
+        cache.clear()
+    return cache
+
+
+def _hash_column(text: str, n_features: int) -> int:
+    """The column sklearn's FeatureHasher gives `text` with alternate_sign=False."""
+    return abs(murmurhash3_32(text)) % n_features
+
+
+_WORD_CACHES = ("_word_tokens", "_token_ids", "_token_list", "_token_cols")
+
+
+class WordNgramHasher(RawTextTransformer):
+    """Counts of word 1-2-grams hashed into `n_features` columns.
+
+    The same matrix as HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=TOKEN_PATTERN,
+    lowercase=False, alternate_sign=False, norm=None), so a gram's column is FeatureHasher's; but each distinct
+    word is tokenised once per process and each distinct bigram hashed once per batch.
+    """
+
+    def __init__(self, n_features: int = 2**18):
+        self.n_features = n_features
+
+    def fit(self, X, y=None):  # noqa: N803
+        return self
+
+    def reference(self) -> HashingVectorizer:
+        """The scikit-learn vectorizer computing the same matrix, text by text."""
+        return HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=self.n_features, lowercase=False,
+                                 token_pattern=TOKEN_PATTERN, alternate_sign=False, norm=None)
+
+    def build_analyzer(self):
+        """Text -> its unigrams then bigrams, as strings (used to explain a score)."""
+        return self.reference().build_analyzer()
+
+    def _tokens(self, words: list[str]) -> tuple[list[tuple[int, ...]], list[str], np.ndarray]:
+        """Each word's tokens as ids of this process's token table, the table's tokens and their columns."""
+        by_word = _cached(self, "_word_tokens")
+        table = self.__dict__.get("_token_ids")
+        if table is None or not by_word:  # token ids live as long as the words that refer to them
+            table = self.__dict__["_token_ids"] = {}
+            self._token_list, self._token_cols = [], np.zeros(0, dtype=np.int64)
+        new_tokens = []
+        out = []
+        for word in words:
+            ids = by_word.get(word)
+            if ids is None:
+                ids = []
+                for token in _TOKEN.findall(word):
+                    tid = table.get(token)
+                    if tid is None:
+                        tid = table[token] = len(table)
+                        new_tokens.append(token)
+                    ids.append(tid)
+                ids = by_word[word] = tuple(ids)
+            out.append(ids)
+        if new_tokens:
+            self._token_list += new_tokens
+            cols = [_hash_column(t, self.n_features) for t in new_tokens]
+            self._token_cols = np.concatenate([self._token_cols, np.array(cols, dtype=np.int64)])
+        return out, self._token_list, self._token_cols
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
+        batch = split_texts(X)
+        per_word, token_list, token_cols = self._tokens(batch.words)
+        tokens, doc = _expand(*_ragged(per_word), batch.ids, batch.doc)
+        # A bigram is two neighbouring tokens of one text; each distinct pair's string is hashed once.
+        same_doc = doc[1:] == doc[:-1]
+        pairs = tokens[:-1][same_doc] * len(token_list) + tokens[1:][same_doc]
+        distinct, inverse = np.unique(pairs, return_inverse=True)
+        firsts, seconds = np.divmod(distinct, len(token_list)) if len(distinct) else (distinct, distinct)
+        pair_cols = np.array([_hash_column(f"{token_list[a]} {token_list[b]}", self.n_features)
+                              for a, b in zip(firsts.tolist(), seconds.tolist(), strict=True)], dtype=np.int64)
+        cols = np.concatenate([token_cols[tokens], pair_cols[inverse]])
+        docs = np.concatenate([doc, doc[:-1][same_doc]])
+        return count_matrix(docs, cols, len(batch), self.n_features)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in _WORD_CACHES}
 
 
 class CharNgramHasher(RawTextTransformer):
@@ -25,38 +171,29 @@ class CharNgramHasher(RawTextTransformer):
         self.ngram_range = ngram_range
         self.n_features = n_features
 
-    def fit(self, X: Iterable[str], y=None):  # noqa: N803
+    def fit(self, X, y=None):  # noqa: N803
         return self
 
-    def _word_columns(self, word: str) -> np.ndarray:
-        cache = self.__dict__.setdefault("_cache", {})
-        cols = cache.get(word)
-        if cols is None:
-            lo, hi = self.ngram_range
-            padded = f" {word} "
-            grams = [padded[i:i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
-            if len(padded) < lo:
-                grams = [padded]
-            cols = np.array([murmurhash3_32(g, positive=True) % self.n_features for g in grams], dtype=np.int32)
-            if len(cache) >= CACHE_WORDS:
-                cache.clear()
-            cache[word] = cols
-        return cols
+    def _word_columns(self, word: str) -> tuple[int, ...]:
+        lo, hi = self.ngram_range
+        padded = f" {word} "
+        grams = [padded[i:i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
+        if len(padded) < lo:
+            grams = [padded]
+        return tuple(murmurhash3_32(g, positive=True) % self.n_features for g in grams)
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
-        indptr, parts = [0], []
-        for doc in X:
-            cols = [self._word_columns(w) for w in doc.split()]
-            if cols:
-                parts.append(np.concatenate(cols))
-                indptr.append(indptr[-1] + len(parts[-1]))
-            else:
-                indptr.append(indptr[-1])
-        indices = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        matrix = sp.csr_matrix((np.ones(len(indices)), indices, np.array(indptr)),
-                               shape=(len(indptr) - 1, self.n_features))
-        matrix.sum_duplicates()
-        return matrix
+        batch = split_texts(X)
+        cache = _cached(self, "_cache")
+        per_word = []
+        for word in batch.words:
+            cols = cache.get(word)
+            if cols is None:
+                cols = cache[word] = self._word_columns(word)
+            per_word.append(cols)
+        key_type = _key_type(len(batch), self.n_features)
+        cols, doc = _expand(*_ragged(per_word, key_type), batch.ids, batch.doc)
+        return count_matrix(doc, cols, len(batch), self.n_features)
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
@@ -75,7 +212,9 @@ TARGET_STEMS: tuple[str, ...] = (
     "հրեա", "հրեական", "սեմիտ", "հակասեմ", "սիոն", "իսրայել", "մոսադ", "սինագոգ", "ռաբբի", "թալմուդ",
     "հոլոքոստ", "օսվենցիմ", "ռոտշիլդ", "սորոս", "գլոբալիստ", "հիտլեր", "նացիստ", "նեթանյահու", "հանուկա",
     "պասեք",
+    "jüd", "weltjud", "koscher", "netanjahu", "chanukka", "pessach", "schabbat",
 )
+# A stem at a word start; whitespace is never \w, so searching each whitespace-split word finds the same.
 _TARGET = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, TARGET_STEMS), key=len, reverse=True)) + ")",
                      re.IGNORECASE)
 
@@ -83,10 +222,29 @@ _TARGET = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, TARGET_STEMS
 class TargetMention(RawTextTransformer):
     """One column: 1 when a normalised text names no Jewish/Israeli target (see TARGET_STEMS), else 0."""
 
-    def fit(self, X: Iterable[str], y=None):  # noqa: N803
+    def fit(self, X, y=None):  # noqa: N803
         return self
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
-        missing = np.array([_TARGET.search(doc) is None for doc in X], dtype=float)
-        return sp.csr_matrix(missing.reshape(-1, 1))
+        batch = split_texts(X)
+        cache = _cached(self, "_cache")
+        named = np.fromiter((cache[w] if w in cache else cache.setdefault(w, _TARGET.search(w) is not None)
+                             for w in batch.words), dtype=bool, count=len(batch.words))
+        hits = np.bincount(batch.doc, weights=named[batch.ids], minlength=len(batch))
+        return sp.csr_matrix((hits == 0).astype(float).reshape(-1, 1))
 
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_cache"}
+
+
+class SplitOnceUnion(FeatureUnion):
+    """A FeatureUnion whose steps all read one whitespace split of the batch (SplitTexts), made once."""
+
+    def fit(self, X, y=None, **params):  # noqa: N803
+        return super().fit(split_texts(X), y, **params)
+
+    def fit_transform(self, X, y=None, **params):  # noqa: N803
+        return super().fit_transform(split_texts(X), y, **params)
+
+    def transform(self, X, **params):  # noqa: N803
+        return super().transform(split_texts(X), **params)

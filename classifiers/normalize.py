@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 URL_TOKEN = " URL "
@@ -24,8 +25,10 @@ _SPACED = re.compile(r"(?<!\w)([^\W\d_])(?:([.\-·_* ])[^\W\d_])(?:\2[^\W\d_]){1
 # Digits and symbols standing for letters, only between letters (j3ws, z1onist, j00s), never in numbers.
 _LEET_RUN = re.compile(r"(?<=[^\W\d_])[013457@$]+(?=[^\W\d_])")
 _LEET_MAP = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-# A masking character inside a word: j*ws, z!onist, j#w.
-_MASKED = re.compile(r"(?<![\w*])[^\W\d_]+(?:[*#!?%]+[^\W\d_]*)+(?<=[^\W\d_*#!?%])|(?<![\w*])[^\W\d_]+[*#]+(?![\w*])")
+# A masking character inside a word: j*ws, z!onist, j#w. Letters, a mask, then masks or letters up to the last
+# letter; written without nested repeats, which took minutes to give up on a word followed by 30 "!".
+_MASKED = re.compile(r"(?<![\w*])[^\W\d_]+[*#!?%](?:[*#!?%]|[^\W\d_])*(?<=[^\W\d_*#!?%])"
+                     r"|(?<![\w*])[^\W\d_]+[*#]+(?![\w*])")
 _HAS_LEET = re.compile(r"[013457@$]")
 _HAS_MASK = re.compile(r"[*#!?%]")
 _REPEAT = re.compile(r"(.)\1{2,}")
@@ -33,7 +36,7 @@ _SPACES = re.compile(r"\s+")
 
 # Words people mask to dodge filters; a masked word is restored when exactly one of these fits it.
 MASK_TARGETS: tuple[str, ...] = (
-    "jew", "jews", "jewish", "jewry", "zionist", "zionists", "zionism", "zio", "kike", "kikes",
+    "jew", "jews", "jewish", "jewry", "jude", "juden", "zionist", "zionists", "zionism", "zio", "kike", "kikes",
     "holocaust", "hitler", "nazi", "nazis", "israel", "rothschild", "rothschilds", "soros", "goyim",
     "еврей", "евреи", "евреев", "жид", "жиды", "жидов", "сионист", "сионисты", "холокост",
     "հրեա", "հրեաներ", "սիոնիստ",
@@ -51,13 +54,75 @@ def _join_spaced(match: re.Match[str]) -> str:
     return match.group(0).replace(match.group(2), "")
 
 
+class _FoldedWords(dict):
+    """word -> the word with leetspeak, masks and repeats folded, computed on first use; a per-process cache.
+
+    These passes never look across whitespace, so they can run once per distinct word (the repeat squeeze
+    and the final space squeeze commute). Words where _SPACED could start or continue a match get a code in
+    `spaced_hints`, so that _SPACED runs only on texts where it might match: inside a word ("j.e.w.s"), or
+    across three neighbours ending in, being, and starting with a lone letter ("j e w s").
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.spaced_hints: dict[str, str] = {}
+
+    def __missing__(self, word: str) -> str:
+        code = _INSIDE if _SPACED.search(word) else 0
+        if len(word) == 1 and _LONE_LETTER.match(word):
+            code |= _LONE | _ENDS | _STARTS
+        else:
+            code |= (_ENDS if _ENDS_LONE.search(word) else 0) | (_STARTS if _STARTS_LONE.match(word) else 0)
+        if code:
+            self.spaced_hints[word] = chr(65 + code)
+        folded = word
+        if _HAS_LEET.search(folded):
+            folded = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET_MAP), folded)
+        if _HAS_MASK.search(folded):
+            folded = _MASKED.sub(_unmask, folded)
+        self[word] = folded = _REPEAT.sub(r"\1\1", folded)
+        return folded
+
+    def fold(self, words: list[str]) -> list[str]:
+        if len(self) >= CACHE_WORDS:
+            self.clear()
+            self.spaced_hints.clear()
+        return list(map(self.__getitem__, words))
+
+    def may_be_spaced(self, words: list[str]) -> bool:
+        hints = self.spaced_hints
+        return not hints.keys().isdisjoint(words) and bool(_MAY_BE_SPACED.search("".join([hints.get(w, "A") for w in words])))
+
+
+CACHE_WORDS = 200_000
+_INSIDE, _LONE, _ENDS, _STARTS = 8, 1, 2, 4
+_LONE_LETTER = re.compile(r"[^\W\d_]")
+_ENDS_LONE = re.compile(r"(?<!\w)[^\W\d_]\Z")
+_STARTS_LONE = re.compile(r"[^\W\d_](?!\w)")
+
+
+def _code_class(bit: int) -> str:
+    return "[" + "".join(chr(65 + m) for m in range(16) if m & bit) + "]"
+
+
+_MAY_BE_SPACED = re.compile(f"{_code_class(_INSIDE)}|{_code_class(_ENDS)}{_code_class(_LONE)}{_code_class(_STARTS)}")
+_FOLDED = _FoldedWords()
+
+
 def fold_case(text: str) -> str:
     """NFKC, invisible characters removed, casefolded: the part of normalisation that term lists also need."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text or "")).casefold()
+    if not text:
+        return ""
+    if text.isascii():  # NFKC leaves ASCII alone and every invisible character is outside it
+        return text.casefold()
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isprintable():  # the invisible characters are all format characters, never printable
+        text = _INVISIBLE.sub("", text)
+    return text.casefold()
 
 
-def normalize_text(text: str) -> str:
-    """Normalise one post: NFKC, casefold, URL/@mention placeholders, folded obfuscations, squeezed repeats."""
+def normalized_words(text: str) -> list[str]:
+    """The words of `normalize_text(text)`, which joins them with single spaces."""
     text = fold_case(text)
     # Each pass is skipped when its marker characters are absent: most posts need only a few.
     if "http" in text or "www." in text:
@@ -67,13 +132,49 @@ def normalize_text(text: str) -> str:
         text = _MENTION.sub(USER_TOKEN, text)
     if "(" in text:
         text = _ECHO.sub(lambda m: f"{ECHO_TOKEN}{m.group(1)} ", text)
-    text = _SPACED.sub(_join_spaced, text)
-    if _HAS_LEET.search(text):
-        text = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET_MAP), text)
-    if _HAS_MASK.search(text):
-        text = _MASKED.sub(_unmask, text)
-    text = _REPEAT.sub(r"\1\1", text)
-    return _SPACES.sub(" ", text).strip()
+    words = text.split()
+    folded = _FOLDED.fold(words)
+    if _FOLDED.may_be_spaced(words):
+        folded = _FOLDED.fold(_SPACED.sub(_join_spaced, text).split())
+    return folded
+
+
+def normalize_text(text: str) -> str:
+    """Normalise one post: NFKC, casefold, URL/@mention placeholders, folded obfuscations, squeezed repeats."""
+    return " ".join(normalized_words(text))
+
+
+class SplitTexts(list):
+    """Texts (a list of str) that also carry their whitespace split, made once for every step reading them.
+
+    `words` are the distinct words, `ids` the index into `words` of every word occurrence (texts one after
+    another) and `doc` the text index of every occurrence.
+    """
+
+    def __init__(self, texts: list[str], words_of_texts: Iterable[list[str]] | None = None):
+        super().__init__(texts)
+        if words_of_texts is None:
+            words_of_texts = (text.split() for text in texts)
+        flat: list[str] = []
+        sizes = []
+        for words in words_of_texts:
+            sizes.append(len(words))
+            flat += words
+        index = {w: i for i, w in enumerate(dict.fromkeys(flat))}
+        self.words = list(index)
+        self.ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+        self.doc = np.repeat(np.arange(len(sizes)), sizes)
+
+
+def split_texts(texts: Iterable[str]) -> SplitTexts:
+    """`texts` with their whitespace split (as str.split does); SplitTexts are returned as they are."""
+    return texts if isinstance(texts, SplitTexts) else SplitTexts(list(texts))
+
+
+def normalize_batch(texts: Iterable[str | None]) -> SplitTexts:
+    """`normalize_text` of each text, with the whitespace split of the results."""
+    words = [normalized_words(t or "") for t in texts]
+    return SplitTexts([" ".join(w) for w in words], words)
 
 
 class RawTextTransformer(TransformerMixin, BaseEstimator):
@@ -93,6 +194,6 @@ class TextNormalizer(RawTextTransformer):
     def fit(self, X: Iterable[str], y=None):  # noqa: N803 - scikit-learn naming
         return self
 
-    def transform(self, X: Iterable[str]) -> list[str]:  # noqa: N803
-        return [normalize_text(x) for x in X]
+    def transform(self, X: Iterable[str]) -> SplitTexts:  # noqa: N803
+        return normalize_batch(X)
 

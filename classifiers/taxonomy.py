@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from classifiers.normalize import fold_case, normalize_text
+from classifiers.normalize import fold_case, normalize_text, split_texts
 
-LANGUAGES = ("en", "ru", "hy")
+LANGUAGES = ("en", "ru", "hy", "de")
 TOKEN_CACHE = 200_000
 
 
@@ -79,10 +81,19 @@ class Taxonomy:
     triggers: tuple[Trigger, ...]
     # token -> {(trigger index, group index): 2 sure / 1 maybe}; a per-process speed-up, bounded
     _token_hits: dict = field(default_factory=dict, compare=False, repr=False)
+    # whitespace-separated word -> its tokens' hits merged, as ((trigger index, group index), 2 / 1) pairs,
+    # and the set of those words that have any
+    _word_hits: dict = field(default_factory=dict, compare=False, repr=False)
+    _hit_words: set = field(default_factory=set, compare=False, repr=False)
 
     @property
     def ids(self) -> list[str]:
         return [t.id for t in self.triggers]
+
+    @functools.cached_property
+    def checked_without_hits(self) -> frozenset[int]:
+        """Indexes of the triggers that may match a text none of whose words hits their first group."""
+        return frozenset(ti for ti, t in enumerate(self.triggers) if not t.keys or "" in t.keys[0].phrase_keys)
 
     def token_hits(self, token: str) -> dict[tuple[int, int], int]:
         hits = self._token_hits.get(token)
@@ -92,6 +103,23 @@ class Taxonomy:
             if len(self._token_hits) >= TOKEN_CACHE:
                 self._token_hits.clear()
             self._token_hits[token] = hits
+        return hits
+
+    def word_hits(self, word: str) -> tuple[tuple[tuple[int, int], int], ...]:
+        """The hits of a whitespace-separated word's tokens (a token never spans whitespace)."""
+        hits = self._word_hits.get(word)
+        if hits is None:
+            merged: dict[tuple[int, int], int] = {}
+            for token in _TOKEN.findall(word):
+                for key, h in self.token_hits(token).items():
+                    merged[key] = max(h, merged.get(key, 0))
+            hits = tuple(merged.items())
+            if len(self._word_hits) >= TOKEN_CACHE:
+                self._word_hits.clear()
+                self._hit_words.clear()
+            self._word_hits[word] = hits
+            if hits:
+                self._hit_words.add(word)
         return hits
 
 
@@ -177,22 +205,53 @@ def tag_normalized(normalized: str, taxonomy: Taxonomy, on_date: dt.date | None 
     Same result as running every group's regex, but each distinct word is looked up once per process and
     the regex runs only for groups where a phrase might match.
     """
+    words = set(normalized.split())
+    if not taxonomy._word_hits.keys() >= words:
+        for word in words:
+            taxonomy.word_hits(word)
     hits: dict[tuple[int, int], int] = {}
-    for token in set(_TOKEN.findall(normalized)):
-        for key, h in taxonomy.token_hits(token).items():
-            if h > hits.get(key, 0):
-                hits[key] = h
+    for word in words & taxonomy._hit_words:  # most words of most posts have none
+        _merge(hits, taxonomy._word_hits[word])
+    return _matching(normalized, hits, taxonomy, on_date)
+
+
+def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
+              dates: Sequence[dt.date | None] | None = None) -> list[list[str]]:
+    """`tag_normalized` of each normalised text, with each distinct word of the batch looked up once."""
+    texts = split_texts(texts)
+    word_hits = [taxonomy.word_hits(w) for w in texts.words]
+    with_hits = np.flatnonzero(np.fromiter(map(bool, word_hits), dtype=bool, count=len(word_hits))[texts.ids])
+    hits: list[dict[tuple[int, int], int]] = [{} for _ in texts]
+    for doc, word in zip(texts.doc[with_hits].tolist(), texts.ids[with_hits].tolist(), strict=True):
+        doc_hits = hits[doc]
+        for key, h in word_hits[word]:
+            if h > doc_hits.get(key, 0):
+                doc_hits[key] = h
+    return [_matching(text, text_hits, taxonomy, dates[i] if dates is not None else None)
+            for i, (text, text_hits) in enumerate(zip(texts, hits, strict=True))]
+
+
+def _merge(hits: dict[tuple[int, int], int], word_hits: tuple[tuple[tuple[int, int], int], ...]) -> None:
+    for key, h in word_hits:
+        if h > hits.get(key, 0):
+            hits[key] = h
+
+
+def _matching(normalized: str, hits: dict[tuple[int, int], int], taxonomy: Taxonomy,
+              on_date: dt.date | None) -> list[str]:
+    """Trigger ids matching a text whose words have these hits; a group's regex runs only where a phrase may."""
     out = []
-    for ti, t in enumerate(taxonomy.triggers):
-        if not t.is_active(on_date):
-            continue
+    # Usually no trigger, or one, has a hit in its first group; the others cannot match.
+    for ti in sorted(taxonomy.checked_without_hits.union([ti for ti, gi in hits if gi == 0])):
+        t = taxonomy.triggers[ti]
         if not t.keys:  # a Trigger built by hand, without keys
-            if t.matches(normalized):
+            if t.is_active(on_date) and t.matches(normalized):
                 out.append(t.id)
             continue
-        if all(hits.get((ti, gi), 0) == 2 or (_may_be_phrase(t.keys[gi], hits.get((ti, gi), 0))
-                                              and group.search(normalized))
-               for gi, group in enumerate(t.groups)):
+        if t.is_active(on_date) and all(
+                hits.get((ti, gi), 0) == 2
+                or (_may_be_phrase(t.keys[gi], hits.get((ti, gi), 0)) and group.search(normalized))
+                for gi, group in enumerate(t.groups)):
             out.append(t.id)
     return out
 

@@ -1,8 +1,11 @@
 """Normalisation: Unicode, placeholders and folding of common obfuscations."""
 
+import time
+import unicodedata
+
 import pytest
 
-from classifiers.normalize import TextNormalizer, normalize_text
+from classifiers.normalize import TextNormalizer, fold_case, normalize_batch, normalize_text
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -35,3 +38,28 @@ def test_transformer_is_stateless_and_maps_each_text():
     step = TextNormalizer()
     assert step.fit(["x"]) is step
     assert step.transform(["J3WS", None or ""]) == ["jews", ""]
+
+
+def test_a_word_followed_by_many_marks_does_not_hang():
+    # The masking pattern used to backtrack exponentially here: 42 s for one tweet, doubling with each "!",
+    # so 60 marks would never finish. Not a speed target: a hang guard with a bound no linear run comes near.
+    start = time.perf_counter()
+    assert normalize_text("wow" + "!" * 60 + " z!onist") == "wow!! zionist"
+    assert time.perf_counter() - start < 10.0
+
+
+@pytest.mark.parametrize("raw", ["J E W S control", "the j.e.w.s", "i saw a b c", "a  b  c", "x a b",
+                                 "J3WS j3ws J3WS", "ok   ok\tok", "Ｊ e w"])
+def test_batch_and_repeated_calls_agree_with_one_text(raw):
+    first = normalize_text(raw)
+    assert normalize_text(raw) == first  # the per-word cache changes nothing
+    batch = normalize_batch([raw, None, raw])
+    assert list(batch) == [first, "", first]
+    assert [batch.words[i] for i in batch.ids] == first.split() + first.split()
+    assert batch.doc.tolist() == [0] * len(first.split()) + [2] * len(first.split())
+
+
+def test_ascii_shortcut_matches_unicode_folding():
+    for text in ["Hello WORLD", "a\tb\nc", "x" * 10]:
+        assert fold_case(text) == unicodedata.normalize("NFKC", text).casefold()
+    assert fold_case("in\u200bvisible ＡＢ") == "invisible ab"

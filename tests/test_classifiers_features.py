@@ -1,0 +1,102 @@
+"""Batch featurisers: the same matrices as the plain per-text computation, the target flag last, no state kept."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.utils import murmurhash3_32
+
+from classifiers.features import _TARGET, CharNgramHasher, SplitOnceUnion, TargetMention, WordNgramHasher
+from classifiers.model import make_features
+from classifiers.normalize import normalize_batch, split_texts
+
+TEXTS = [
+    "the jews and zionists run it", "", "   ", "a b c", "israel sold drones to azerbaijan",
+    "евреи и израиль", "իսրայելը դրոններ է վաճառել", "don't stop-me now, ok? ok!", "x" * 80,
+    "ECHOBRACKETS they know URL @USER", "the the the the", "antisemitism #jews anti-semitic",
+    "12 ab_cd __ 1a2b", "the jews and zionists run it",
+]
+
+
+def _same(a, b) -> bool:
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data))
+
+
+@pytest.mark.parametrize("bits", [18, 10])
+def test_word_ngrams_are_sklearns_hashing_vectorizer(bits):
+    hasher = WordNgramHasher(2**bits)
+    assert _same(hasher.transform(TEXTS), hasher.reference().transform(TEXTS))
+    assert _same(hasher.transform(TEXTS[3:]), hasher.reference().transform(TEXTS[3:]))  # warm caches
+    assert hasher.build_analyzer()("ab cd ef") == ["ab", "cd", "ef", "ab cd", "cd ef"]
+
+
+def test_char_ngrams_count_each_padded_words_grams():
+    hasher = CharNgramHasher((2, 5), 2**12)
+    matrix = hasher.transform(TEXTS).toarray()
+    for row, text in zip(matrix, TEXTS, strict=True):
+        expected = np.zeros(2**12)
+        for word in text.split():
+            padded = f" {word} "
+            for n in range(2, 6):
+                for i in range(len(padded) - n + 1):
+                    expected[murmurhash3_32(padded[i:i + n], positive=True) % 2**12] += 1
+        assert np.array_equal(row, expected)
+    assert hasher.transform(TEXTS).has_sorted_indices
+
+
+def test_target_flag_is_one_when_no_target_is_named():
+    flags = TargetMention().transform(TEXTS).toarray().ravel()
+    assert flags.tolist() == [float(_TARGET.search(t) is None) for t in TEXTS]
+    assert flags[0] == 0 and flags[1] == 1 and flags[-3] == 0  # "#jews" and "anti-semitic" name a target
+
+
+def test_features_shape_flag_last_and_rows_depend_only_on_their_text():
+    features = make_features(word_bits=10, char_bits=11).fit(TEXTS)
+    matrix = features.transform(TEXTS).tocsr()
+    assert isinstance(features, SplitOnceUnion)
+    assert matrix.shape == (len(TEXTS), 2**10 + 2**11 + 1)
+    flag = matrix[:, -1].toarray().ravel()
+    assert flag.tolist() == TargetMention().transform(TEXTS).toarray().ravel().tolist()
+    assert _same(matrix[0], matrix[len(TEXTS) - 1])  # same text twice, same row
+    empty = matrix[1]
+    assert empty.nnz == 1 and empty[0, -1] == 1.0  # an empty text has only the no-target flag
+    one_by_one = sp.vstack([features.transform([t]) for t in TEXTS])
+    assert np.allclose(one_by_one.toarray(), matrix.toarray(), rtol=0, atol=1e-12)
+    assert _same(features.transform(split_texts(TEXTS)), matrix)
+
+
+def test_columns_are_deterministic_and_caches_are_not_pickled():
+    first = make_features(word_bits=10, char_bits=11).fit(TEXTS)
+    matrix = first.transform(TEXTS)
+    state = pickle.dumps(first)
+    assert b"_token_ids" not in state and b"_word_tokens" not in state and b"_cache" not in state
+    again = pickle.loads(state)
+    assert _same(again.transform(TEXTS), matrix)
+    fresh = make_features(word_bits=10, char_bits=11).fit(list(reversed(TEXTS)))
+    assert _same(fresh.transform(TEXTS), matrix)  # idf is order-free; hashed columns need no vocabulary
+
+
+def test_empty_batch_and_normalised_batches():
+    for step, width in ((WordNgramHasher(2**10), 2**10), (CharNgramHasher((2, 5), 2**11), 2**11),
+                        (TargetMention(), 1)):
+        assert step.transform([]).shape == (0, width)
+    features = make_features(word_bits=10, char_bits=11).fit(TEXTS)
+    raw = ["The J3WS run it", "", "Israel and Baku"]
+    batch = normalize_batch(raw)
+    assert _same(features.transform(batch), features.transform(list(batch)))
+
+
+def test_caches_are_bounded(monkeypatch):
+    import classifiers.features as features_module
+
+    monkeypatch.setattr(features_module, "CACHE_WORDS", 5)
+    hasher, plain = WordNgramHasher(2**10), WordNgramHasher(2**10).reference()
+    chars = CharNgramHasher((2, 5), 2**10)
+    for start in range(0, len(TEXTS), 3):
+        batch = TEXTS[start:start + 3]
+        assert _same(hasher.transform(batch), plain.transform(batch))
+        chars.transform(batch)
+    assert len(hasher._word_tokens) <= 5 + 3 * 10 and len(chars._cache) <= 5 + 3 * 10
