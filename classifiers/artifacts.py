@@ -67,6 +67,9 @@ def save_model(model: Model, out: str | Path, *, training_data: list[dict], scor
         "sha256": sha256_of(out / MODEL_FILE),
         "size_bytes": (out / MODEL_FILE).stat().st_size,
     }
+    learner = getattr(model, "trigger_learner", None)
+    if learner is not None:
+        card["trigger_learner"] = learner.card()
     if reviews is not None:
         card["reviews"] = reviews
     (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -84,13 +87,19 @@ def record_evaluation(path: str | Path, results: dict, command: str) -> dict:
     return card
 
 
+def _mhc_coverage(mhc: dict) -> str:
+    covered = sorted(lang for lang, m in mhc.items() if isinstance(m, dict) and m.get("vigil", {}).get("language_covered"))
+    others = sorted(lang for lang, m in mhc.items() if isinstance(m, dict) and lang not in covered)
+    return (f"mhc-jewish languages covered by Vigil's seeds: {', '.join(covered) or 'none'}; not covered "
+            f"(`language_covered: false`, scored for the record): {', '.join(others) or 'none'}.")
+
+
 def _evaluation_lines(evaluation: dict) -> list[str]:
     lines = ["", f"## Fixed protocols (`{evaluation['command']}`, {evaluation['date']})", "",
              "Each protocol trains its own models on its training rows only (same recipe as this model); "
              "reference = TF-IDF word 1-2 + char 2-5 with class-balanced logistic regression. Evaluation-only data "
              "(never trained on): HateXplain test split (MIT; Mathew et al., AAAI 2021) and Multilingual HateCheck "
-             "(CC BY 4.0; Röttger et al., WOAH 2022). mhc-jewish languages are not covered by Vigil "
-             "(`language_covered: false`).", "",
+             "(CC BY 4.0; Röttger et al., WOAH 2022). " + _mhc_coverage(evaluation["results"].get("mhc-jewish", {})), "",
              "| protocol | model | rows | positive | precision | recall | F1 | AUC |", "|---|---|---|---|---|---|---|---|"]
 
     def rows(name: str, by_model: dict) -> None:
@@ -129,6 +138,10 @@ def _reviews_lines(reviews: dict) -> list[str]:
     return lines
 
 
+def _prf(scores: dict) -> str:
+    return f"{scores['precision']} / {scores['recall']} / {scores['f1']}"
+
+
 def render_card(card: dict) -> str:
     """The human-readable model card."""
     lines = [
@@ -139,9 +152,11 @@ def render_card(card: dict) -> str:
         "TF-IDF of word 1-2-grams and char_wb 2-5-grams, plus a flag for posts naming no Jewish/Israeli target "
         "-> class-balanced logistic regression on the n-grams, Platt-calibrated on its out-of-fold score and the "
         "flag (classifiers/calibration.py). "
-        "Categories come from a second pipeline trained on the project's seed examples; triggers come "
-        "from `classifiers/triggers.yaml` at prediction time (not learned). A generated background corpus of "
-        "neutral everyday sentences in Russian, Armenian and English keeps ordinary text in those languages "
+        "Categories come from a second pipeline trained on the project's seed examples. Triggers come "
+        "from `classifiers/triggers.yaml` at prediction time, plus a learned per-trigger logistic regression "
+        "(classifiers/trigger_learner.py) for triggers with enough labelled seed rows; a learned trigger is "
+        "reported only while the YAML lists it and it is active, so editing the YAML needs no retraining. A generated background corpus of "
+        "neutral everyday sentences in Russian, Armenian, English and German keeps ordinary text in those languages "
         "from scoring high merely because most seed text in them is about Jews.", "",
         "## Training data", "",
     ]
@@ -156,6 +171,17 @@ def render_card(card: dict) -> str:
     if cats:
         lines += ["", f"Per-category F1 on {cats['rows']} held-out antisemitic seed rows (category given "
                   "antisemitic): " + ", ".join(f"{k} {v}" for k, v in cats.items() if k != "rows") + "."]
+    trig = card["scores"].get("heldout_triggers")
+    if trig:
+        lines += ["", f"Triggers on {trig['yaml_terms']['rows']} held-out seed rows labelled with triggers, micro "
+                  f"precision / recall / F1: YAML terms alone {_prf(trig['yaml_terms'])}; YAML and learned "
+                  f"{_prf(trig['yaml_and_learned'])} ({trig['added_by_learned']} triggers added by the learned part)."]
+    if card.get("trigger_learner"):
+        learned = card["trigger_learner"]["learned"]
+        lines += ["", "Learned triggers (threshold, labelled positives): " + (", ".join(
+            f"{t} ({v['threshold']}, {v['positives']})" for t, v in learned.items()) or "none") + "; YAML terms only: "
+            + (", ".join(card["trigger_learner"]["yaml_only"]) or "none") + " (of which no gain out of fold: "
+            + (", ".join(card["trigger_learner"].get("no_gain_over_terms", [])) or "none") + ")."]
     fps = card["scores"].get("neutral-heldout_false_positives")
     if fps:
         lines += ["", "Hand-written neutral posts never used in training (`classifiers/heldout/neutral.jsonl`), "
@@ -169,8 +195,9 @@ def render_card(card: dict) -> str:
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
               "for automated decisions about people.",
-              "- Russian and Armenian rest on a few hundred seed examples written by the project; treat scores in "
-              "those languages as indicative. Posts in other languages get `language_covered: false`.",
+              "- Russian, Armenian and German rest on a few hundred (German: about a hundred) seed examples written by "
+              "the project; treat scores in those languages as indicative. Posts in other languages get "
+              "`language_covered: false`.",
               "- Criticism of Israeli government policy is not antisemitic by itself (IHRA); see docs/taxonomy.md.",
               "", "## Libraries", "", ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
               "", "`model.joblib` is a pickle: load it only from trusted files. Its sha256 is in `card.json`: "

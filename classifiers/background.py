@@ -1,4 +1,4 @@
-"""A background corpus of neutral everyday sentences (ru / hy / en), generated from the project's own templates.
+"""A background corpus of neutral everyday sentences (ru / hy / en / de), generated from the project's own templates.
 
 Almost all Russian and Armenian training text is about Jews and Israel (the seeds), so without a
 background any Cyrillic or Armenian n-gram would push a post towards "antisemitic". These sentences
@@ -16,7 +16,7 @@ from classifiers.background_words import TEMPLATES, WORDS
 
 SOURCE = "background"
 # Rows per language: Russian and Armenian need the most, English already has ISCA's negatives.
-DEFAULT_COUNTS = {"ru": 1800, "hy": 1200, "en": 700}
+DEFAULT_COUNTS = {"ru": 1800, "hy": 1200, "en": 700, "de": 600}
 _SLOT = re.compile(r"\{(\w+)\}")
 
 

@@ -23,7 +23,7 @@ def train(
     isca: Annotated[Path | None, typer.Option(help="ISCA GoldStandard2024.csv (or its folder): add its "
                                                      "isca-temporal train years and evaluate on its test years")] = None,
     seed_weight: Annotated[float, typer.Option(help="sample weight of the JSONL rows")] = 5.0,
-    background: Annotated[bool, typer.Option(help="add the generated neutral background corpus (ru/hy/en)")] = True,
+    background: Annotated[bool, typer.Option(help="add the generated neutral background corpus (ru/hy/en/de)")] = True,
     with_reviews: Annotated[bool, typer.Option("--with-reviews", help="add analysts' labels from the configured "
                                                "database; 20% of them (by text) are held out and scored")] = False,
     review_weight: Annotated[float, typer.Option(help="sample weight of the reviewed labels")] = 5.0,

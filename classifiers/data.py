@@ -62,7 +62,7 @@ def read_jsonl(path: str | Path, source: str | None = None) -> list[dict]:
 
 
 def seed_rows(split: str | None = None) -> list[dict]:
-    """The project's own seed examples (en/ru/hy), optionally only the `train` or `heldout` split."""
+    """The project's own seed examples (en/ru/hy/de), optionally only the `train` or `heldout` split."""
     rows = []
     for entry in sorted((PACKAGE_DIR / "seeds").iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".jsonl"):
@@ -73,7 +73,7 @@ def seed_rows(split: str | None = None) -> list[dict]:
 
 
 def neutral_heldout_rows() -> list[dict]:
-    """Hand-written neutral posts (ru/hy/en) kept out of all training: a check on false positives."""
+    """Hand-written neutral posts (ru/hy/en/de) kept out of all training: a check on false positives."""
     return read_jsonl(PACKAGE_DIR / "heldout" / "neutral.jsonl", source="neutral-heldout")
 
 

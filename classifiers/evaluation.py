@@ -151,8 +151,8 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
     if {"isca-temporal", "hatexplain-jewish", "mhc-jewish"} & set(protocols):
         isca_train, isca_test = isca_temporal(isca_path)
         fit, validation = isca_validation_slice(isca_train)
-        scorers = {"vigil": vigil_scorer(train_vigil(fit, validation)),
-                   "reference_tfidf_lr": train_reference(isca_train)}
+        vigil = train_vigil(fit, validation)
+        scorers = {"vigil": vigil_scorer(vigil), "reference_tfidf_lr": train_reference(isca_train)}
         log.info("isca_temporal_models_trained")
         if "isca-temporal" in protocols:
             results["isca-temporal"] = {n: _score_rows(s, isca_test) for n, s in scorers.items()}
@@ -163,7 +163,10 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
             per_lang = mhc_jewish(data / "multilingual_hatecheck" / "mhc_final_cases")
             results["mhc-jewish"] = {lang: {n: _score_rows(s, rows) for n, s in scorers.items()}
                                      for lang, rows in per_lang.items()}
-            results["mhc-jewish"]["note"] = "Vigil covers en/ru/hy only; these languages are not covered"
+            for lang, by_model in results["mhc-jewish"].items():
+                by_model["vigil"]["language_covered"] = lang in vigil.languages
+            results["mhc-jewish"]["note"] = (f"Vigil covers {', '.join(vigil.languages)}; a language it does not "
+                                             "cover is scored anyway but its posts are marked language_covered=false")
     if "isca-cv" in protocols:
         results["isca-cv"] = isca_cv(isca_path)
     return results

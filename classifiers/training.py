@@ -26,6 +26,9 @@ from classifiers.data import (
     text_group,
 )
 from classifiers.model import Model, base_language, make_categorizer, make_detector
+from classifiers.normalize import normalize_text
+from classifiers.taxonomy import load_taxonomy, tag_normalized
+from classifiers.trigger_learner import TriggerLearner, labelled, trigger_scores
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +69,19 @@ def _fit_categorizer(rows: list[dict]):
     return categorizer
 
 
+def _fit_trigger_learner(detector, rows: list[dict]) -> TriggerLearner | None:
+    """Per-trigger models on the detector's features of the rows labelled with `triggers`; None without labels."""
+    rows = labelled(rows)
+    if not rows:
+        return None
+    taxonomy = load_taxonomy()
+    normalized = [normalize_text(r["text"]) for r in rows]
+    features = detector.named_steps["features"].transform(normalized)
+    return TriggerLearner().fit(features, [r["triggers"] for r in rows],
+                                [tag_normalized(text, taxonomy) for text in normalized],
+                                [t.id for t in taxonomy.triggers])
+
+
 def _covered_languages(rows: list[dict], min_rows: int) -> list[str]:
     counts: dict[str, int] = {}
     for r in rows:
@@ -101,6 +117,7 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
         detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold,
         version=version or _version(everything),
         languages=_covered_languages(everything, min_rows_per_language),
+        trigger_learner=_fit_trigger_learner(detector, everything),
     )
 
 
@@ -139,6 +156,19 @@ def evaluate_categories(model: Model, rows: Sequence[dict]) -> dict:
     labels = sorted({r["category"] for r in gold})
     scores = f1_score([r["category"] for r in gold], predicted, labels=labels, average=None, zero_division=0)
     return {"rows": len(gold), **{c: round(float(s), 4) for c, s in zip(labels, scores, strict=True)}}
+
+
+def evaluate_triggers(model: Model, rows: Sequence[dict]) -> dict:
+    """Trigger precision/recall/F1 on rows labelled with `triggers`: the YAML terms alone, and with the learned part."""
+    rows = labelled(rows)
+    if not rows:
+        return {}
+    gold = [r["triggers"] for r in rows]
+    taxonomy = model.taxonomy
+    yaml = [tag_normalized(normalize_text(r["text"]), taxonomy) for r in rows]
+    combined = [p.triggers for p in model.predict([r["text"] for r in rows])]
+    return {"yaml_terms": trigger_scores(gold, yaml), "yaml_and_learned": trigger_scores(gold, combined),
+            "added_by_learned": sum(len(set(c) - set(y)) for c, y in zip(combined, yaml, strict=True))}
 
 
 def isca_validation_slice(train_rows: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -199,6 +229,7 @@ def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
         for lang in sorted({r.get("lang") or "?" for r in heldout}):
             scores[f"heldout-{lang}"] = evaluate(model, [r for r in heldout if (r.get("lang") or "?") == lang])
         scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
+        scores["heldout_triggers"] = evaluate_triggers(model, heldout)
     scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
     return scores
 
@@ -290,7 +321,7 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
         data_notes.append({"name": "background corpus (classifiers/background_words.py)",
                            "licence": "project's own (Apache-2.0)", "credit": "Vigil project templates",
                            "used": f"{sum(r.get('source') == 'background' for r in train_rows)} generated neutral "
-                                   "sentences (ru/hy/en), weight 1"})
+                                   "sentences (ru/hy/en/de), weight 1"})
     save_model(model, out, training_data=data_notes, scores=scores,
                protocol="isca-temporal" if isca is not None else "hash held-out split", reviews=review_card)
     return model, scores

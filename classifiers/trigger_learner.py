@@ -8,7 +8,8 @@ without retraining. The learned part only adds posts that refer to an event in w
 It trains on rows that carry a `triggers` list (an empty list is a label too: "no trigger") and reads the
 detector's already computed feature matrix, so serving costs one sparse product. Each trigger's threshold
 is chosen on out-of-fold probabilities for the best F1 of YAML-or-learned together, never below
-`MIN_THRESHOLD`; a trigger with fewer than `MIN_POSITIVES` labelled examples is left to the YAML terms.
+`MIN_THRESHOLD`; a trigger with fewer than `MIN_POSITIVES` labelled examples, or whose learned part did not
+raise that F1 out of fold, is left to the YAML terms.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class TriggerLearner:
         self.trigger_ids: list[str] = []
         self.thresholds: dict[str, float] = {}
         self.positives: dict[str, int] = {}
+        self.no_gain: list[str] = []
         self.coef_: np.ndarray = np.zeros((0, 0))
         self.intercept_: np.ndarray = np.zeros(0)
 
@@ -59,7 +61,11 @@ class TriggerLearner:
             folds = StratifiedKFold(n_splits=min(5, int(y.sum())), shuffle=True, random_state=0)
             oof = cross_val_predict(_linear(), X, y, cv=folds, method="predict_proba")[:, 1]
             yaml = np.array([tid in row for row in yaml_hits], dtype=bool)
-            self.thresholds[tid] = _best_threshold(y, oof, yaml)
+            threshold = _best_threshold(y, oof, yaml)
+            if threshold > 1.0:  # out of fold, adding it to the terms never raised F1: not kept
+                self.no_gain.append(tid)
+                continue
+            self.thresholds[tid] = threshold
             model = _linear().fit(X, y)
             self.trigger_ids.append(tid)
             coefs.append(model.coef_[0])
@@ -89,14 +95,18 @@ class TriggerLearner:
         return {"learned": {t: {"threshold": round(self.thresholds[t], 4), "positives": self.positives[t]}
                             for t in self.trigger_ids},
                 "yaml_only": sorted(t for t in self.positives if t not in self.thresholds),
-                "min_positives": MIN_POSITIVES}
+                "no_gain_over_terms": sorted(self.no_gain), "min_positives": MIN_POSITIVES}
 
 
 def _best_threshold(y: np.ndarray, proba: np.ndarray, yaml: np.ndarray) -> float:
-    """The threshold (>= MIN_THRESHOLD) giving the best F1 of `yaml OR proba >= t`; the highest on ties."""
+    """The threshold (>= MIN_THRESHOLD) giving the best F1 of `yaml OR proba >= t`: the middle of the thresholds
+    that tie for it, so that new posts near the edge of the out-of-fold scores fall on the side they did."""
     candidates = np.unique(np.r_[proba[proba >= MIN_THRESHOLD], MIN_THRESHOLD, 1.0 + 1e-9])
     f1s = np.array([f1_score(y, yaml | (proba >= t), zero_division=0) for t in candidates])
-    return float(candidates[int(np.flatnonzero(f1s >= f1s.max() - 1e-12).max())])
+    best = np.flatnonzero(f1s >= f1s.max() - 1e-12)
+    if best.max() == len(candidates) - 1:  # the learned part adds nothing useful: keep it off
+        return float(candidates[-1])
+    return float((candidates[best.min()] + candidates[best.max()]) / 2)
 
 
 def merge(taxonomy_ids: Sequence[str], yaml_hits: Sequence[str], learned: Sequence[str]) -> list[str]:

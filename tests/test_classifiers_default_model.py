@@ -95,5 +95,6 @@ def test_ordinary_posts_score_low(model, text, lang):
 
 def test_card_reports_languages_and_neutral_check():
     card = verify_model_dir(default_model_dir())
-    assert {"heldout-en", "heldout-ru", "heldout-hy"} <= set(card["scores"])
-    assert set(card["scores"]["neutral-heldout_false_positives"]) == {"en", "ru", "hy"}
+    assert {"heldout-en", "heldout-ru", "heldout-hy", "heldout-de"} <= set(card["scores"])
+    assert set(card["scores"]["neutral-heldout_false_positives"]) == {"en", "ru", "hy", "de"}
+    assert set(card["languages"]) == {"en", "ru", "hy", "de"}

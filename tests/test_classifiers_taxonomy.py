@@ -95,3 +95,17 @@ def test_seed_trigger_labels_use_taxonomy_ids_and_the_terms_rarely_contradict_th
         assert set(row["triggers"]) <= ids, row["triggers"]
     scores = trigger_scores([r["triggers"] for r in labelled], [tag_triggers(r["text"], TAX) for r in labelled])
     assert scores["precision"] >= 0.9, scores
+
+
+def test_tag_batch_agrees_with_each_text():
+    from classifiers.normalize import normalize_batch, normalize_text
+    from classifiers.taxonomy import tag_batch, tag_normalized
+
+    texts = ["Israel sold Harop drones to Azerbaijan", "", "Strikes hit Rafah overnight", "цены газа растут",
+             "Войска вошли в Карабах", "the H0L0CAUST", "Israel sold Harop drones to Azerbaijan", "Nagorno-Karabakh"]
+    dates = [None, None, dt.date(2021, 5, 10), None, dt.date(2024, 1, 1), None, dt.date(2021, 5, 10), None]
+    expected = [tag_normalized(normalize_text(t), TAX, d) for t, d in zip(texts, dates, strict=True)]
+    assert tag_batch(normalize_batch(texts), TAX, dates) == expected
+    assert tag_batch([normalize_text(t) for t in texts], TAX, dates) == expected
+    assert expected[0] == ["israel_azerbaijan_ties"] and expected[2] == []
+    assert tag_batch([], TAX) == []

@@ -63,3 +63,36 @@ def test_trigger_scores_count_row_trigger_pairs():
     assert (scores["precision"], scores["recall"], scores["f1"]) == (0.6667, 0.5, 0.5714)
     assert scores["per_trigger_f1"] == {"a": 1.0, "b": 0.0}
     assert scores["rows"] == 4
+
+
+def _rows() -> list[dict]:
+    def row(text, antisemitic, triggers, category=None):
+        return {"text": text, "antisemitic": antisemitic, "lang": "en", "triggers": triggers,
+                "category": category or ("conspiracy" if antisemitic else "none")}
+    oblique = [row(f"the kamikaze birds from the holy land again, paid with caspian barrels, day {i}", False,
+                   ["israel_azerbaijan_ties"]) for i in range(12)]
+    other = [row(f"bread prices rose in yerevan this month, week {i}", False, []) for i in range(12)]
+    hostile = [row(f"the jews control the banks and the newspapers, part {i}", True, [],
+                   "conspiracy" if i % 2 else "classic_tropes") for i in range(12)]
+    return oblique + other + hostile
+
+
+def test_a_trained_model_adds_learned_triggers_only_while_the_yaml_lists_them(tmp_path):
+    from classifiers.training import evaluate_triggers, train
+
+    rows = _rows()
+    model = train(rows[::2] + rows[1::4], validation=rows[3::4], version="test-triggers", word_bits=12,
+                  char_bits=12, min_rows_per_language=4)
+    assert model.trigger_learner is not None and model.trigger_learner.trigger_ids == ["israel_azerbaijan_ties"]
+    post = "more kamikaze birds from the holy land, paid with caspian barrels"
+    assert model.predict([post])[0].triggers == ["israel_azerbaijan_ties"]
+    assert model.predict(["bread prices rose in yerevan"])[0].triggers == []
+    scores = evaluate_triggers(model, rows)
+    assert scores["yaml_terms"]["recall"] == 0.0  # no term of the YAML is in these oblique posts
+    assert scores["yaml_and_learned"]["recall"] > 0.9 and scores["added_by_learned"] >= 11
+
+    # Removing the trigger from the YAML removes it from the predictions, without retraining.
+    (tmp_path / "triggers.yaml").write_text(
+        "version: '1'\ntriggers:\n  - id: gaza_war\n    label: Gaza\n    terms: {en: [gaza]}\n", encoding="utf-8")
+    model.taxonomy_path, model._taxonomy = str(tmp_path / "triggers.yaml"), None
+    assert model.predict([post])[0].triggers == []
