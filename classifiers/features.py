@@ -14,9 +14,11 @@ from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils import murmurhash3_32
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from classifiers.normalize import RawTextTransformer, split_texts
 
@@ -64,10 +66,17 @@ def count_matrix(doc: np.ndarray, cols: np.ndarray, n_docs: int, n_features: int
     new[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    counts = np.diff(starts, append=len(keys)).astype(np.float64)
+    counts = np.empty(len(starts), dtype=np.float64)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1:] = len(keys) - starts[-1:]
     keys = keys[starts]
-    rows = keys // n
-    keys -= rows * n  # now the column of each count
+    if n_features & (n_features - 1) == 0:  # a power of two, as the hashers' sizes are: shifts and masks
+        shift = n_features.bit_length() - 1
+        rows = keys >> shift
+        keys &= n - 1  # now the column of each count
+    else:
+        rows = keys // n
+        keys -= rows * n
     index_type = np.int32 if len(keys) < 2**31 and n_features <= 2**31 else np.int64
     indptr = np.searchsorted(rows, np.arange(n_docs + 1, dtype=key_type)).astype(index_type)
     matrix = sp.csr_matrix((counts, keys.astype(index_type, copy=False), indptr), shape=(n_docs, n_features))
@@ -88,7 +97,7 @@ def _hash_column(text: str, n_features: int) -> int:
     return abs(murmurhash3_32(text)) % n_features
 
 
-_WORD_CACHES = ("_word_tokens", "_token_ids", "_token_list", "_token_cols")
+_WORD_CACHES = ("_word_tokens", "_token_ids", "_token_list", "_token_cols", "_pair_cols")
 
 
 class WordNgramHasher(RawTextTransformer):
@@ -121,6 +130,7 @@ class WordNgramHasher(RawTextTransformer):
         if table is None or not by_word:  # token ids live as long as the words that refer to them
             table = self.__dict__["_token_ids"] = {}
             self._token_list, self._token_cols = [], np.zeros(0, dtype=np.int64)
+            self._pair_cols = {}  # (first id << 32 | second id) -> the bigram's column
         new_tokens = []
         out = []
         for word in words:
@@ -145,13 +155,16 @@ class WordNgramHasher(RawTextTransformer):
         batch = split_texts(X)
         per_word, token_list, token_cols = self._tokens(batch.words)
         tokens, doc = _expand(*_ragged(per_word), batch.ids, batch.doc)
-        # A bigram is two neighbouring tokens of one text; each distinct pair's string is hashed once.
+        # A bigram is two neighbouring tokens of one text; each distinct pair's string is hashed once per process.
         same_doc = doc[1:] == doc[:-1]
-        pairs = tokens[:-1][same_doc] * len(token_list) + tokens[1:][same_doc]
+        pairs = (tokens[:-1][same_doc].astype(np.int64) << 32) | tokens[1:][same_doc]
         distinct, inverse = np.unique(pairs, return_inverse=True)
-        firsts, seconds = np.divmod(distinct, len(token_list)) if len(distinct) else (distinct, distinct)
-        pair_cols = np.array([_hash_column(f"{token_list[a]} {token_list[b]}", self.n_features)
-                              for a, b in zip(firsts.tolist(), seconds.tolist(), strict=True)], dtype=np.int64)
+        known = self._pair_cols
+        if len(known) >= CACHE_WORDS:
+            known.clear()
+        pair_cols = np.array([known[p] if p in known else known.setdefault(p, _hash_column(
+            f"{token_list[p >> 32]} {token_list[p & 0xFFFFFFFF]}", self.n_features)) for p in distinct.tolist()],
+            dtype=np.int64)
         cols = np.concatenate([token_cols[tokens], pair_cols[inverse]])
         docs = np.concatenate([doc, doc[:-1][same_doc]])
         return count_matrix(docs, cols, len(batch), self.n_features)
@@ -235,6 +248,39 @@ class TargetMention(RawTextTransformer):
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
+
+
+# log(count) + 1 of the small whole counts nearly every entry has, read from a table instead of computed.
+_SUBLINEAR = np.r_[-np.inf, np.log(np.arange(1, 256, dtype=np.float64)) + 1.0]
+
+
+class SublinearTfidf(TransformerMixin, BaseEstimator):
+    """TfidfTransformer(sublinear_tf=True) (smooth idf, l2-normalised rows) without its validation copies.
+
+    `idf_` is learned at fit as scikit-learn learns it; transform gives the same matrix up to float rounding,
+    sharing the input's `indices` and `indptr` (the hashers make a fresh matrix per batch) but never changing it.
+    """
+
+    def fit(self, X, y=None):  # noqa: N803
+        X = sp.csr_matrix(X)
+        df = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64) + 1.0
+        self.idf_ = np.log(np.full_like(df, X.shape[0] + 1) / df) + 1.0
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:  # noqa: N803
+        X = X if sp.issparse(X) and X.format == "csr" else sp.csr_matrix(X)
+        data = X.data.astype(np.float64, copy=False)
+        with np.errstate(invalid="ignore"):  # NaN or huge counts cast to garbage, which the equality check rejects
+            whole = data.astype(np.int32)
+        if len(data) and whole.min() >= 0 and whole.max() < len(_SUBLINEAR) and np.array_equal(whole, data):
+            tf = _SUBLINEAR.take(whole)
+        else:
+            with np.errstate(divide="ignore"):
+                tf = np.log(data) + 1.0
+        tf *= self.idf_.take(X.indices)
+        out = sp.csr_matrix((tf, X.indices, X.indptr), shape=X.shape)
+        inplace_csr_row_normalize_l2(out)
+        return out
 
 
 class SplitOnceUnion(FeatureUnion):

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction import FeatureHasher
-from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from classifiers.calibration import FlagCalibratedLR
 from classifiers.categories import NONE
-from classifiers.features import CharNgramHasher, SplitOnceUnion, TargetMention, WordNgramHasher
+from classifiers.features import CharNgramHasher, SplitOnceUnion, SublinearTfidf, TargetMention, WordNgramHasher
 from classifiers.normalize import TextNormalizer, normalize_batch
 from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_batch
 from classifiers.trigger_learner import TriggerLearner, merge
@@ -44,15 +43,14 @@ class Prediction:
 
 
 def make_features(word_bits: int = 18, char_bits: int = 18) -> FeatureUnion:
-    """Hashed TF-IDF of word 1-2-grams and within-word char 2-5-grams, plus a no-target-named flag; no vocabulary.
+    """Hashed sublinear TF-IDF of word 1-2-grams and within-word char 2-5-grams, plus a no-target flag; no vocabulary.
 
     The word step gives the same columns as scikit-learn's HashingVectorizer (see WordNgramHasher); all three
     steps read one whitespace split of each batch.
     """
     return SplitOnceUnion([
-        ("word", Pipeline([("hash", WordNgramHasher(2**word_bits)), ("tfidf", TfidfTransformer(sublinear_tf=True))])),
-        ("char", Pipeline([("hash", CharNgramHasher((2, 5), 2**char_bits)),
-                           ("tfidf", TfidfTransformer(sublinear_tf=True))])),
+        ("word", Pipeline([("hash", WordNgramHasher(2**word_bits)), ("tfidf", SublinearTfidf())])),
+        ("char", Pipeline([("hash", CharNgramHasher((2, 5), 2**char_bits)), ("tfidf", SublinearTfidf())])),
         ("target", TargetMention()),  # must stay last: FlagCalibratedLR reads it
     ])
 
@@ -171,15 +169,14 @@ class Model:
         learner = getattr(self, "trigger_learner", None)  # models saved before the learned part have none
         if learner is None or not learner.trigger_ids:
             return matched
+        learned = learner.predict_rows(features)
         active: dict[dt.date | None, list[str]] = {}
-        out = []
-        for terms, learned, on_date in zip(matched, learner.predict(features), dates, strict=True):
-            if learned:
-                if on_date not in active:
-                    active[on_date] = [t.id for t in taxonomy.triggers if t.is_active(on_date)]
-                terms = merge(active[on_date], terms, learned)
-            out.append(terms)
-        return out
+        for row, ids in learned.items():
+            on_date = dates[row]
+            if on_date not in active:
+                active[on_date] = [t.id for t in taxonomy.triggers if t.is_active(on_date)]
+            matched[row] = merge(active[on_date], matched[row], ids)
+        return matched
 
     def _categories(self, normalized: list[str]) -> list[str]:
         if not normalized:

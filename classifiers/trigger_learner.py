@@ -79,16 +79,24 @@ class TriggerLearner:
         """(rows, learned triggers) probabilities."""
         if not self.trigger_ids:
             return np.zeros((X.shape[0], 0))
-        margin = np.asarray(X @ self.coef_.T) + self.intercept_
+        # One product per trigger: X @ coef_.T would copy the (triggers, features) array on every call.
+        margin = np.column_stack([X @ w for w in self.coef_]) + self.intercept_
         return 1.0 / (1.0 + np.exp(-margin))
+
+    def predict_rows(self, X) -> dict[int, list[str]]:  # noqa: N803
+        """{row: learned trigger ids} for the rows with any (most rows have none, so no list per row)."""
+        if not self.trigger_ids:
+            return {}
+        limits = np.array([self.thresholds[t] for t in self.trigger_ids])
+        out: dict[int, list[str]] = {}
+        for row, col in zip(*np.nonzero(self.probabilities(X) >= limits), strict=True):
+            out.setdefault(int(row), []).append(self.trigger_ids[col])
+        return out
 
     def predict(self, X) -> list[list[str]]:  # noqa: N803
         """Learned trigger ids per row (unordered; the caller orders them by the taxonomy)."""
-        if not self.trigger_ids:
-            return [[] for _ in range(X.shape[0])]
-        limits = np.array([self.thresholds[t] for t in self.trigger_ids])
-        hits = self.probabilities(X) >= limits
-        return [[self.trigger_ids[j] for j in np.flatnonzero(row)] for row in hits]
+        rows = self.predict_rows(X)
+        return [rows.get(i, []) for i in range(X.shape[0])]
 
     def card(self) -> dict:
         """What the model card records: learned ids with their threshold and labelled positives."""

@@ -7,7 +7,16 @@ import pytest
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
-from classifiers.features import _TARGET, CharNgramHasher, SplitOnceUnion, TargetMention, WordNgramHasher
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from classifiers.features import (
+    _TARGET,
+    CharNgramHasher,
+    SplitOnceUnion,
+    SublinearTfidf,
+    TargetMention,
+    WordNgramHasher,
+)
 from classifiers.model import make_features
 from classifiers.normalize import normalize_batch, split_texts
 
@@ -73,6 +82,7 @@ def test_columns_are_deterministic_and_caches_are_not_pickled():
     matrix = first.transform(TEXTS)
     state = pickle.dumps(first)
     assert b"_token_ids" not in state and b"_word_tokens" not in state and b"_cache" not in state
+    assert b"_pair_cols" not in state
     again = pickle.loads(state)
     assert _same(again.transform(TEXTS), matrix)
     fresh = make_features(word_bits=10, char_bits=11).fit(list(reversed(TEXTS)))
@@ -100,3 +110,51 @@ def test_caches_are_bounded(monkeypatch):
         assert _same(hasher.transform(batch), plain.transform(batch))
         chars.transform(batch)
     assert len(hasher._word_tokens) <= 5 + 3 * 10 and len(chars._cache) <= 5 + 3 * 10
+    assert len(hasher._pair_cols) <= 5 + 3 * 10
+
+
+def _sklearn_tfidf():
+    return TfidfTransformer(sublinear_tf=True)  # smooth_idf=True, norm="l2", as make_features used to build
+
+
+def _close(a, b) -> bool:
+    return a.shape == b.shape and np.allclose(sp.csr_matrix(a).toarray(), sp.csr_matrix(b).toarray(), rtol=0,
+                                              atol=1e-12)
+
+
+@pytest.mark.parametrize("hasher", [WordNgramHasher(2**10), CharNgramHasher((2, 5), 2**11)])
+def test_sublinear_tfidf_is_sklearns_tfidf_transformer(hasher):
+    counts = hasher.transform(TEXTS)
+    ours, theirs = SublinearTfidf().fit(counts), _sklearn_tfidf().fit(counts)
+    assert np.allclose(ours.idf_, theirs.idf_, rtol=0, atol=1e-12)
+    before = counts.copy()
+    assert _close(ours.transform(counts), theirs.transform(counts))
+    assert _same(counts, before)  # the input is left as it was
+    other = hasher.transform(["a different batch of posts about israel", "", "zzzz qqqq"])
+    assert _close(ours.transform(other), theirs.transform(other))
+
+
+def test_sublinear_tfidf_large_fractional_and_unseen_columns():
+    rng = np.random.default_rng(0)
+    fit_on = sp.random(40, 30, density=0.2, format="csr", random_state=rng, data_rvs=lambda n: rng.integers(1, 5, n))
+    fit_on = sp.csr_matrix(fit_on.multiply(np.r_[np.ones(25), np.zeros(5)]))  # columns 25-29 unseen at fit
+    fit_on.eliminate_zeros()
+    assert fit_on[:, 25:].nnz == 0
+    ours, theirs = SublinearTfidf().fit(fit_on), _sklearn_tfidf().fit(fit_on)
+    assert np.allclose(ours.idf_, theirs.idf_, rtol=0, atol=1e-12)
+    counts = sp.random(10, 30, density=0.5, format="csr", random_state=rng, data_rvs=lambda n: rng.integers(1, 999, n))
+    assert counts[:, 25:].nnz and counts.max() > 255  # unseen columns and counts past the lookup table
+    assert _close(ours.transform(counts), theirs.transform(counts))
+    fractional = counts * 0.37
+    assert _close(ours.transform(fractional), theirs.transform(fractional))
+    dense = counts.toarray()
+    assert _close(ours.transform(dense), theirs.transform(dense))
+
+
+def test_sublinear_tfidf_empty_rows_and_batches():
+    counts = sp.csr_matrix(np.array([[0, 0, 0], [2, 0, 1], [0, 0, 0]], dtype=float))
+    tfidf = SublinearTfidf().fit(counts)
+    out = tfidf.transform(counts)
+    assert np.isfinite(out.data).all() and out[0].nnz == 0 and out[2].nnz == 0
+    assert _close(out, _sklearn_tfidf().fit(counts).transform(counts))
+    assert tfidf.transform(sp.csr_matrix((0, 3))).shape == (0, 3)
