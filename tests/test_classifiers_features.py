@@ -53,7 +53,11 @@ def test_char_ngrams_count_each_padded_words_grams():
                 for i in range(len(padded) - n + 1):
                     expected[murmurhash3_32(padded[i:i + n], positive=True) % 2**12] += 1
         assert np.array_equal(row, expected)
-    assert hasher.transform(TEXTS).has_sorted_indices
+    sparse = hasher.transform(TEXTS)  # columns may come unsorted, but each (text, column) is stored once
+    assert sparse.nnz == np.count_nonzero(matrix)
+    empty = hasher.transform(["", "   "])
+    assert empty.shape == (2, 2**12) and empty.nnz == 0
+    assert hasher.transform([]).shape == (0, 2**12)
 
 
 def test_target_flag_is_one_when_no_target_is_named():
