@@ -63,7 +63,6 @@ def main() -> None:
           f"flagged {sum(p.antisemitic for p in preds)}; peak RSS {peak_mb:.0f} MB")
     if args.stages:
         from classifiers.normalize import normalize_batch, normalize_text
-        from classifiers.taxonomy import tag_normalized
 
         sample = texts[: min(len(texts), 20_000)]
         normalized = normalize_batch(sample)
@@ -73,8 +72,6 @@ def main() -> None:
             "normalise": lambda: [normalize_text(t) for t in sample],
             "hostility score (incl. normalise)": lambda: model.scores(sample),
             "category (all posts, as if flagged)": lambda: model._categories(normalized),
-            "triggers, terms one text at a time (incl. normalise)":
-                lambda: [tag_normalized(normalize_text(t), model.taxonomy) for t in sample],
             "triggers, terms + learned as predict runs them (normalised, features given)":
                 lambda: model._triggers(normalized, features, dates),
         }

@@ -169,7 +169,7 @@ class Model:
         learner = getattr(self, "trigger_learner", None)  # models saved before the learned part have none
         if learner is None or not learner.trigger_ids:
             return matched
-        learned = learner.predict_rows(features)
+        learned = learner.predict(features)
         active: dict[dt.date | None, list[str]] = {}
         for row, ids in learned.items():
             on_date = dates[row]

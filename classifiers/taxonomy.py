@@ -81,10 +81,8 @@ class Taxonomy:
     triggers: tuple[Trigger, ...]
     # token -> {(trigger index, group index): 2 sure / 1 maybe}; a per-process speed-up, bounded
     _token_hits: dict = field(default_factory=dict, compare=False, repr=False)
-    # whitespace-separated word -> its tokens' hits merged, as ((trigger index, group index), 2 / 1) pairs,
-    # and the set of those words that have any
+    # whitespace-separated word -> its tokens' hits merged, as ((trigger index, group index), 2 / 1) pairs
     _word_hits: dict = field(default_factory=dict, compare=False, repr=False)
-    _hit_words: set = field(default_factory=set, compare=False, repr=False)
 
     @property
     def ids(self) -> list[str]:
@@ -116,10 +114,7 @@ class Taxonomy:
             hits = tuple(merged.items())
             if len(self._word_hits) >= TOKEN_CACHE:
                 self._word_hits.clear()
-                self._hit_words.clear()
             self._word_hits[word] = hits
-            if hits:
-                self._hit_words.add(word)
         return hits
 
 
@@ -200,24 +195,14 @@ def _packaged_taxonomy() -> Taxonomy:
 
 
 def tag_normalized(normalized: str, taxonomy: Taxonomy, on_date: dt.date | None = None) -> list[str]:
-    """Trigger ids matching an already normalised text (as produced by `normalize_text`).
-
-    Same result as running every group's regex, but each distinct word is looked up once per process and
-    the regex runs only for groups where a phrase might match.
-    """
-    words = set(normalized.split())
-    if not taxonomy._word_hits.keys() >= words:
-        for word in words:
-            taxonomy.word_hits(word)
-    hits: dict[tuple[int, int], int] = {}
-    for word in words & taxonomy._hit_words:  # most words of most posts have none
-        _merge(hits, taxonomy._word_hits[word])
-    return _matching(normalized, hits, taxonomy, on_date)
+    """Trigger ids matching an already normalised text (as produced by `normalize_text`)."""
+    return tag_batch([normalized], taxonomy, [on_date])[0]
 
 
 def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
               dates: Sequence[dt.date | None] | None = None) -> list[list[str]]:
-    """`tag_normalized` of each normalised text, with each distinct word of the batch looked up once."""
+    """Trigger ids of each normalised text; each distinct word of the batch is looked up once per process, and a
+    group's regex runs only where a phrase might match (the same result as running every group's regex)."""
     texts = split_texts(texts)
     word_hits = [taxonomy.word_hits(w) for w in texts.words]
     with_hits = np.flatnonzero(np.fromiter(map(bool, word_hits), dtype=bool, count=len(word_hits))[texts.ids])
@@ -229,12 +214,6 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
                 doc_hits[key] = h
     return [_matching(text, text_hits, taxonomy, dates[i] if dates is not None else None)
             for i, (text, text_hits) in enumerate(zip(texts, hits, strict=True))]
-
-
-def _merge(hits: dict[tuple[int, int], int], word_hits: tuple[tuple[tuple[int, int], int], ...]) -> None:
-    for key, h in word_hits:
-        if h > hits.get(key, 0):
-            hits[key] = h
 
 
 def _matching(normalized: str, hits: dict[tuple[int, int], int], taxonomy: Taxonomy,

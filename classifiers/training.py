@@ -26,8 +26,8 @@ from classifiers.data import (
     text_group,
 )
 from classifiers.model import Model, base_language, make_categorizer, make_detector
-from classifiers.normalize import normalize_text
-from classifiers.taxonomy import load_taxonomy, tag_normalized
+from classifiers.normalize import normalize_batch
+from classifiers.taxonomy import load_taxonomy, tag_batch
 from classifiers.trigger_learner import TriggerLearner, labelled, trigger_scores
 
 log = structlog.get_logger(__name__)
@@ -75,11 +75,10 @@ def _fit_trigger_learner(detector, rows: list[dict]) -> TriggerLearner | None:
     if not rows:
         return None
     taxonomy = load_taxonomy()
-    normalized = [normalize_text(r["text"]) for r in rows]
+    normalized = normalize_batch(r["text"] for r in rows)
     features = detector.named_steps["features"].transform(normalized)
-    return TriggerLearner().fit(features, [r["triggers"] for r in rows],
-                                [tag_normalized(text, taxonomy) for text in normalized],
-                                [t.id for t in taxonomy.triggers])
+    return TriggerLearner().fit(features, [r["triggers"] for r in rows], tag_batch(normalized, taxonomy),
+                                taxonomy.ids)
 
 
 def _covered_languages(rows: list[dict], min_rows: int) -> list[str]:
@@ -164,8 +163,7 @@ def evaluate_triggers(model: Model, rows: Sequence[dict]) -> dict:
     if not rows:
         return {}
     gold = [r["triggers"] for r in rows]
-    taxonomy = model.taxonomy
-    yaml = [tag_normalized(normalize_text(r["text"]), taxonomy) for r in rows]
+    yaml = tag_batch(normalize_batch(r["text"] for r in rows), model.taxonomy)
     combined = [p.triggers for p in model.predict([r["text"] for r in rows])]
     return {"yaml_terms": trigger_scores(gold, yaml), "yaml_and_learned": trigger_scores(gold, combined),
             "added_by_learned": sum(len(set(c) - set(y)) for c, y in zip(combined, yaml, strict=True))}

@@ -37,7 +37,7 @@ def labelled(rows: Sequence[dict]) -> list[dict]:
 
 
 class TriggerLearner:
-    """Per-trigger linear models over a feature matrix; `predict` returns learned trigger ids per row."""
+    """Per-trigger linear models over a feature matrix; `predict` gives the learned trigger ids of each row."""
 
     def __init__(self) -> None:
         self.trigger_ids: list[str] = []
@@ -83,8 +83,9 @@ class TriggerLearner:
         margin = np.column_stack([X @ w for w in self.coef_]) + self.intercept_
         return 1.0 / (1.0 + np.exp(-margin))
 
-    def predict_rows(self, X) -> dict[int, list[str]]:  # noqa: N803
-        """{row: learned trigger ids} for the rows with any (most rows have none, so no list per row)."""
+    def predict(self, X) -> dict[int, list[str]]:  # noqa: N803
+        """{row: learned trigger ids} for the rows with any (most rows have none, so no list per row); the ids
+        are unordered, the caller orders them by the taxonomy."""
         if not self.trigger_ids:
             return {}
         limits = np.array([self.thresholds[t] for t in self.trigger_ids])
@@ -92,11 +93,6 @@ class TriggerLearner:
         for row, col in zip(*np.nonzero(self.probabilities(X) >= limits), strict=True):
             out.setdefault(int(row), []).append(self.trigger_ids[col])
         return out
-
-    def predict(self, X) -> list[list[str]]:  # noqa: N803
-        """Learned trigger ids per row (unordered; the caller orders them by the taxonomy)."""
-        rows = self.predict_rows(X)
-        return [rows.get(i, []) for i in range(X.shape[0])]
 
     def card(self) -> dict:
         """What the model card records: learned ids with their threshold and labelled positives."""

@@ -26,7 +26,7 @@ def test_learns_a_trigger_the_terms_miss():
     learner = _fit()
     new = VECTORIZER.transform(["more kamikaze birds from tel aviv paid with baku barrels",
                                 "bread prices rose again in yerevan"])
-    assert learner.predict(new) == [["israel_azerbaijan_ties"], []]
+    assert learner.predict(new) == {0: ["israel_azerbaijan_ties"]}
     assert learner.thresholds["israel_azerbaijan_ties"] >= MIN_THRESHOLD
 
 
@@ -38,7 +38,7 @@ def test_trigger_without_enough_labels_is_left_to_the_terms():
     assert card["learned"]["israel_azerbaijan_ties"]["positives"] == len(OBLIQUE) + len(PLAIN)
     few = _fit(OBLIQUE[: MIN_POSITIVES - len(PLAIN) - 1])
     assert few.trigger_ids == []
-    assert few.predict(VECTORIZER.transform(["kamikaze birds from tel aviv"])) == [[]]
+    assert few.predict(VECTORIZER.transform(["kamikaze birds from tel aviv"])) == {}
 
 
 def test_probabilities_are_bounded_and_rank_the_oblique_post_first():
