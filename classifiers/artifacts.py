@@ -195,9 +195,9 @@ def render_card(card: dict) -> str:
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
               "for automated decisions about people.",
-              "- Russian, Armenian and German rest on a few hundred (German: about a hundred) seed examples written by "
-              "the project; treat scores in those languages as indicative. Posts in other languages get "
-              "`language_covered: false`.",
+              "- Russian, Armenian and German rest on seed examples written by the project (100 to 200 rows per "
+              "language, antisemitic and not); treat scores in those languages as indicative. Posts in other "
+              "languages get `language_covered: false`.",
               "- Criticism of Israeli government policy is not antisemitic by itself (IHRA); see docs/taxonomy.md.",
               "", "## Libraries", "", ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
               "", "`model.joblib` is a pickle: load it only from trusted files. Its sha256 is in `card.json`: "
@@ -229,9 +229,17 @@ def verify_model_dir(path: str | Path) -> dict:
 
 
 def load_model(path: str | Path | None = None) -> Model:
-    """Load a model directory (trusted files only); None gives the packaged default, loaded once per process."""
+    """Load a model directory (trusted files only), once per process while its files are unchanged; None gives
+    the packaged default. Workers call this per batch: a model is verified and unpickled only when it changed."""
     if path is None:
         return _default_model()
+    path = Path(path).resolve()
+    stamps = tuple(f.stat().st_mtime_ns if f.exists() else None for f in (path / CARD_FILE, path / MODEL_FILE))
+    return _load_unchanged(path, stamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_unchanged(path: Path, stamps: tuple[int | None, ...]) -> Model:  # noqa: ARG001 - the cache key
     card = verify_model_dir(path)
     model = joblib.load(Path(path) / card.get("model_file", MODEL_FILE))
     if not isinstance(model, Model):

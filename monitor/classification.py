@@ -26,20 +26,22 @@ class Predictor(Protocol):
 def classify_posts(
     session: Session, post_ids: Sequence[int], model: Predictor, *, force: bool = False
 ) -> dict[str, set[dt.date]]:
-    """Classify the given posts still lacking this model's classification; return the days touched per country."""
-    query = (
-        select(Post.id, Post.text, Post.language, Post.country, Post.published_at)
+    """Classify the given posts still lacking this model's classification; return the days touched per country.
+
+    The days of every given post are returned, classified now or before: a task retried after it committed
+    still sends its rollups on, and recomputing a day twice changes nothing.
+    """
+    rows = session.execute(
+        select(Post.id, Post.text, Post.language, Post.country, Post.published_at, Classification.model_version)
         .outerjoin(Classification, Classification.post_id == Post.id)
         .where(Post.id.in_(list(post_ids)))
         .order_by(Post.id)
-    )
-    if not force:
-        # Only the rows still left to do: a redelivered task changes nothing twice.
-        query = query.where(
-            (Classification.id.is_(None)) | (Classification.model_version != model.version)
-        )
-    rows = session.execute(query).all()
+    ).all()
     touched: dict[str, set[dt.date]] = defaultdict(set)
+    for row in rows:
+        touched[row.country].add(row.published_at.astimezone(dt.timezone.utc).date())
+    # Only the rows still left to do are predicted: a redelivered task changes nothing twice.
+    rows = [r for r in rows if force or r.model_version != model.version]
     if not rows:
         return touched
     predictions = model.predict([r.text for r in rows], [r.language for r in rows])
@@ -56,7 +58,6 @@ def classify_posts(
             "language_covered": bool(pred.language_covered),
             "classified_at": now,
         })
-        touched[row.country].add(row.published_at.astimezone(dt.timezone.utc).date())
     stmt = insert_for(session, Classification.__table__).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["post_id"],

@@ -77,10 +77,18 @@ def test_round_trip(model_dir, tiny_model):
 
 
 def test_tampered_model_is_refused(model_dir):
+    load_model(model_dir)  # loaded (and cached) before the file changes
     with (model_dir / "model.joblib").open("ab") as fh:
         fh.write(b"\0")
     with pytest.raises(ModelLoadError, match="sha256"):
         load_model(model_dir)
+
+
+def test_an_unchanged_model_is_loaded_once(model_dir):
+    first = load_model(model_dir)
+    assert load_model(str(model_dir)) is first
+    (model_dir / "card.json").write_text((model_dir / "card.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_model(model_dir) is not first  # a rewritten file is verified and loaded again
 
 
 def test_other_sklearn_version_is_refused(model_dir):
