@@ -92,7 +92,7 @@ def _cached(owner, name: str) -> dict:
     return cache
 
 
-def _hash_column(text: str, n_features: int) -> int:
+def hash_column(text: str, n_features: int) -> int:
     """The column sklearn's FeatureHasher gives `text` with alternate_sign=False."""
     return abs(murmurhash3_32(text)) % n_features
 
@@ -147,7 +147,7 @@ class WordNgramHasher(RawTextTransformer):
             out.append(ids)
         if new_tokens:
             self._token_list += new_tokens
-            cols = [_hash_column(t, self.n_features) for t in new_tokens]
+            cols = [hash_column(t, self.n_features) for t in new_tokens]
             self._token_cols = np.concatenate([self._token_cols, np.array(cols, dtype=np.int64)])
         return out, self._token_list, self._token_cols
 
@@ -162,7 +162,7 @@ class WordNgramHasher(RawTextTransformer):
         known = self._pair_cols
         if len(known) >= CACHE_WORDS:
             known.clear()
-        pair_cols = np.array([known[p] if p in known else known.setdefault(p, _hash_column(
+        pair_cols = np.array([known[p] if p in known else known.setdefault(p, hash_column(
             f"{token_list[p >> 32]} {token_list[p & 0xFFFFFFFF]}", self.n_features)) for p in distinct.tolist()],
             dtype=np.int64)
         cols = np.concatenate([token_cols[tokens], pair_cols[inverse]])

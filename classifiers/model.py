@@ -8,14 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction import FeatureHasher
+import scipy.sparse as sp
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from classifiers.calibration import FlagCalibratedLR
 from classifiers.categories import NONE
-from classifiers.features import CharNgramHasher, SplitOnceUnion, SublinearTfidf, TargetMention, WordNgramHasher
+from classifiers.features import (
+    CharNgramHasher,
+    SplitOnceUnion,
+    SublinearTfidf,
+    TargetMention,
+    WordNgramHasher,
+    hash_column,
+)
 from classifiers.normalize import TextNormalizer, normalize_batch
 from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_batch
 from classifiers.trigger_learner import TriggerLearner, merge
@@ -146,7 +152,7 @@ class Model:
         flagged = np.flatnonzero(scores >= self.threshold).tolist()
         flagged_texts = [normalized[i] for i in flagged]
         categories = dict(zip(flagged, self._categories(flagged_texts), strict=True))
-        explanations = dict(zip(flagged, self._explain(flagged_texts), strict=True))
+        explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
         triggers = self._triggers(normalized, features, dates)
         bases: dict[str | None, str | None] = {}  # base_language of each language code given
         preds = []
@@ -185,35 +191,24 @@ class Model:
             return ["classic_tropes"] * len(normalized)
         return [str(c) for c in self.categorizer[1:].predict(normalized)]
 
-    def _explain(self, normalized: list[str], top: int = EXPLAIN_TOP) -> list[list[str]]:
-        """For each text, the word 1-2-grams that most raised its score, by the word branch's linear coefficients."""
+    def _explain(self, normalized: list[str], features, top: int = EXPLAIN_TOP) -> list[list[str]]:
+        """For each text, the word 1-2-grams that most raised its score: weight in its `features` row (the word
+        block comes first) times the detector's coefficient, looked up for all texts at once."""
         if not normalized:
             return []
-        word = self.detector.named_steps["features"].transformer_list[0][1]
-        hasher: WordNgramHasher = word.named_steps["hash"]
+        hasher: WordNgramHasher = self.detector.named_steps["features"].transformer_list[0][1].named_steps["hash"]
+        n = hasher.n_features
         analyze = hasher.build_analyzer()
-        coef = _linear_coef(self.detector)[: hasher.n_features]
-        weights = word.transform(normalized).tocsr()
         gram_lists = [sorted(g for g in set(analyze(text)) if not STOPWORDS.issuperset(g.split()))
                       for text in normalized]
-        flat = [[g] for grams in gram_lists for g in grams]
-        cols = FeatureHasher(n_features=hasher.n_features, input_type="string",
-                             alternate_sign=False).transform(flat).indices if flat else np.zeros(0, int)
+        cols = np.fromiter((hash_column(g, n) for grams in gram_lists for g in grams), dtype=np.int64)
+        rows = np.repeat(np.arange(len(gram_lists)), [len(grams) for grams in gram_lists])
+        coef = self.detector.named_steps["clf"].coef_[:n]
+        contrib = np.asarray(sp.csr_matrix(features)[:, :n][rows, cols]).ravel() * coef[cols]
         out, offset = [], 0
-        for row, grams in enumerate(gram_lists):
-            these = cols[offset: offset + len(grams)]
+        for grams in gram_lists:
+            these = contrib[offset: offset + len(grams)]
             offset += len(grams)
-            contrib = weights[row, these].toarray().ravel() * coef[these] if len(grams) else np.zeros(0)
-            order = np.argsort(-contrib, kind="stable")[:top]
-            out.append([grams[j] for j in order if contrib[j] > 0])
+            order = np.argsort(-these, kind="stable")[:top]
+            out.append([grams[j] for j in order if these[j] > 0])
         return out
-
-
-def _linear_coef(detector: Pipeline) -> np.ndarray:
-    clf = detector.named_steps["clf"]
-    if isinstance(clf, FlagCalibratedLR):
-        return clf.coef_
-    if isinstance(clf, CalibratedClassifierCV):
-        coefs = [c.estimator.coef_[0] for c in clf.calibrated_classifiers_]
-        return np.mean(coefs, axis=0)
-    return clf.coef_[0]
