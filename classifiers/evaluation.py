@@ -16,7 +16,6 @@ import numpy as np
 import structlog
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -32,6 +31,7 @@ from classifiers.data import (
 from classifiers.training import (
     SEED_WEIGHT,
     isca_validation_slice,
+    metrics,
     train,
     validation_slice,
 )
@@ -42,16 +42,6 @@ PROTOCOLS = ("isca-temporal", "isca-cv", "hatexplain-jewish", "mhc-jewish")
 MHC_LANGUAGES = {"german": "de", "polish": "pl", "spanish": "es", "portuguese": "pt", "arabic": "ar"}
 CV_FOLDS = 5
 Scorer = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]  # texts -> (scores, flagged)
-
-
-def metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool]) -> dict:
-    """Rows, positives, precision, recall, F1 (positive class) and ROC AUC."""
-    y, s = np.asarray(y_true, dtype=bool), np.asarray(scores, dtype=float)
-    p, r, f, _ = precision_recall_fscore_support(y, np.asarray(flagged, dtype=bool), average="binary",
-                                                 zero_division=0)
-    auc = roc_auc_score(y, s) if 0 < y.sum() < len(y) else float("nan")
-    return {"rows": len(y), "positive": int(y.sum()), "precision": round(float(p), 4),
-            "recall": round(float(r), 4), "f1": round(float(f), 4), "auc": round(float(auc), 4)}
 
 
 def vigil_rows(isca_train: list[dict]) -> list[dict]:

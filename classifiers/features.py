@@ -20,9 +20,8 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from classifiers.normalize import RawTextTransformer, SplitTexts, split_texts
+from classifiers.normalize import CACHE_WORDS, RawTextTransformer, SplitTexts, split_texts
 
-CACHE_WORDS = 200_000
 # Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)

@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from classifiers.normalize import fold_case, normalize_text, split_texts
+from classifiers.normalize import CACHE_WORDS, fold_case, normalize_text, split_texts
 
 LANGUAGES = ("en", "ru", "hy", "de")
-TOKEN_CACHE = 200_000
 
 
 _TOKEN = re.compile(r"\w+")
@@ -98,7 +97,7 @@ class Taxonomy:
         if hits is None:
             hits = {(ti, gi): h for ti, t in enumerate(self.triggers) for gi, k in enumerate(t.keys)
                     if (h := k.hit(token))}
-            if len(self._token_hits) >= TOKEN_CACHE:
+            if len(self._token_hits) >= CACHE_WORDS:
                 self._token_hits.clear()
             self._token_hits[token] = hits
         return hits
@@ -112,7 +111,7 @@ class Taxonomy:
                 for key, h in self.token_hits(token).items():
                     merged[key] = max(h, merged.get(key, 0))
             hits = tuple(merged.items())
-            if len(self._word_hits) >= TOKEN_CACHE:
+            if len(self._word_hits) >= CACHE_WORDS:
                 self._word_hits.clear()
             self._word_hits[word] = hits
         return hits

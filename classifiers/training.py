@@ -125,14 +125,21 @@ def _version(rows: list[dict]) -> str:
     return f"{dt.date.today():%Y.%m.%d}-{digest}"
 
 
+def metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool],
+            positive_key: str = "positive") -> dict:
+    """Rows, positives, precision, recall, F1 (positive class) and ROC AUC."""
+    y, s = np.asarray(y_true, dtype=bool), np.asarray(scores, dtype=float)
+    p, r, f, _ = precision_recall_fscore_support(y, np.asarray(flagged, dtype=bool), average="binary",
+                                                 zero_division=0)
+    auc = roc_auc_score(y, s) if 0 < y.sum() < len(y) else float("nan")
+    return {"rows": len(y), positive_key: int(y.sum()), "precision": round(float(p), 4),
+            "recall": round(float(r), 4), "f1": round(float(f), 4), "auc": round(float(auc), 4)}
+
+
 def evaluate(model: Model, rows: Sequence[dict]) -> dict:
     """Precision, recall, F1 and AUC of the antisemitic class at the model's threshold."""
-    y = np.array([r["antisemitic"] for r in rows], dtype=bool)
     scores = model.scores([r["text"] for r in rows])
-    p, r, f, _ = precision_recall_fscore_support(y, scores >= model.threshold, average="binary", zero_division=0)
-    auc = roc_auc_score(y, scores) if 0 < y.sum() < len(y) else float("nan")
-    return {"rows": int(len(y)), "antisemitic": int(y.sum()), "precision": round(float(p), 4),
-            "recall": round(float(r), 4), "f1": round(float(f), 4), "auc": round(float(auc), 4)}
+    return metrics([r["antisemitic"] for r in rows], scores, scores >= model.threshold, positive_key="antisemitic")
 
 
 def evaluate_false_positives(model: Model, rows: Sequence[dict]) -> dict:
