@@ -133,15 +133,19 @@ def review_queue(session: Session, countries: Sequence[str] | None, *, uncertain
 
 
 def disputed_posts(session: Session, countries: Sequence[str] | None, limit: int = 20) -> list[int]:
-    """Ids of posts labelled by several reviewers whose labels differ in verdict or category, newest first."""
+    """Ids of posts whose reviewers' latest labels differ in verdict or category (`disagree`, the rule the API's
+    `disputed` flag uses), newest first. SQL finds posts with differing labels of any age; `disagree` then
+    drops those where a reviewer has since changed their mind to agree."""
     differ = func.count(func.distinct(Label.antisemitic)) + func.count(func.distinct(Label.category)) > 2
     query = (select(Label.post_id).join(Post, Post.id == Label.post_id)
              .group_by(Label.post_id)
              .having(and_(func.count(func.distinct(Label.labelled_by)) > 1, differ))
-             .order_by(func.max(Label.created_at).desc()).limit(limit))
+             .order_by(func.max(Label.created_at).desc()).limit(4 * limit))
     if countries is not None:
         query = query.where(Post.country.in_(list(countries)))
-    return list(session.scalars(query))
+    candidates = list(session.scalars(query))
+    labels = labels_of(session, candidates)
+    return [post_id for post_id in candidates if disagree(labels[post_id])][:limit]
 
 
 def export_labels(session: Session, batch: int = 1000) -> Iterator[dict]:

@@ -39,6 +39,8 @@ def test_export_gives_the_latest_label_per_post_in_the_training_shape(db_session
     assert [check_row(r)["antisemitic"] for r in rows] == [False, True]  # training accepts them
     assert disputed_posts(db_session, None) == [a.id]
     assert disputed_posts(db_session, ["DE"]) == []
+    add_label(db_session, a.id, False, by="ann")  # ann changes her mind: the latest labels agree
+    assert disputed_posts(db_session, None) == []  # as the API's `disputed` flag (labels.disagree) says
 
 
 def test_review_queue_puts_uncertain_first_spreads_countries_and_adds_an_audit_sample(db_session):

@@ -18,11 +18,10 @@ from monitor.alerts.series import (
     daily_series,
     day_start,
     hourly_series,
-    utcnow,
 )
 from monitor.alerts.states import set_resolved
 from monitor.db import insert_for
-from monitor.models import Alert
+from monitor.models import Alert, utcnow
 from monitor.spikes import SEVERITIES, Detection, default_detector, phases_for, worse
 
 log = structlog.get_logger(__name__)

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
-from monitor.alerts.series import as_utc, utcnow
+from monitor.alerts.series import as_utc
 from monitor.alerts.states import set_resolved
 from monitor.db import insert_for
-from monitor.models import Alert, Rollup, Source
+from monitor.models import Alert, Rollup, Source, utcnow
 from monitor.rollups import ALL
 from monitor.spikes import SEVERITIES, worse
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.series import utcnow
-from monitor.models import Alert
+from monitor.models import Alert, utcnow
 
 
 def set_resolved(alert: Alert, by: str) -> None:

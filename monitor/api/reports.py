@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from monitor.api.deps import Db, Principal, Viewer
 from monitor.api.errors import forbidden, not_found
 from monitor.models import ReportRun, Subscriber
-from monitor.reporting import SUBSCRIBER_SCOPE, scope_of
+from monitor.reporting import scope_of, subscriber_scope
 
 router = APIRouter(tags=["reports"])
 
@@ -39,7 +39,7 @@ class ReportRunPage(BaseModel):
 def scopes_about(session: Session, country: str) -> list[str]:
     """The run scopes whose report covers `country` alone."""
     subscribers = session.execute(select(Subscriber.id, Subscriber.countries)).all()
-    return [scope_of([country])] + [f"{SUBSCRIBER_SCOPE}{sid}" for sid, countries in subscribers
+    return [scope_of([country])] + [subscriber_scope(sid) for sid, countries in subscribers
                                     if [c.upper() for c in countries or []] == [country]]
 
 

@@ -9,8 +9,7 @@ from sqlalchemy import Row, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from monitor.models import Alert, Classification, Post, Rollup, Source
-
-ALL = "*"
+from monitor.rollups import ALL
 FETCHED_TEXT_CHARS = 1000  # enough for a 200-character excerpt after whitespace is collapsed
 
 

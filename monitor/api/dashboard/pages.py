@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 
 from monitor.alerts import describe_alert
 from monitor.api.alerts import change_alert, visible_alert
@@ -81,7 +82,8 @@ def alert_action(request: Request, session: Db, principal: PagePrincipal, alert_
 def review_page(request: Request, session: Db, principal: PagePrincipal):
     items = review_queue(session, principal.countries)
     disputed_ids = disputed_posts(session, principal.countries)
-    disputed = [session.get(Post, i) for i in disputed_ids]
+    by_id = {post.id: post for post in session.scalars(select(Post).where(Post.id.in_(disputed_ids)))}
+    disputed = [by_id[i] for i in disputed_ids]
     labels = labels_of(session, disputed_ids)
     return render(request, "review.html", items=items, explain=explain, disputed=disputed, labels=labels,
                   can_label=principal.can("analyst"), categories=label_categories())

@@ -99,7 +99,7 @@ def breakdown(session: Session, country: str, window: Window, by: str) -> list[B
     column = Rollup.category if by == "category" else Rollup.trigger
     fixed = {"category": None, "trigger": ALL} if by == "category" else {"category": ALL, "trigger": None}
     sums = _sums(session, [country], window, fixed["category"], fixed["trigger"], column)
-    has_previous = bool(_sums(session, [country], window, ALL, ALL).get((country, False)))
+    has_previous = (ALL, False) in sums  # the rollups' all-posts cell of the previous week
     keys = {k for k, _ in sums if k not in (ALL, "none")}
     rows = [BreakdownRow(k, sums.get((k, True), (0, 0))[1],
                          sums.get((k, False), (0, 0))[1] if has_previous else None) for k in keys]
