@@ -25,7 +25,6 @@ PUBLISHED = [  # NAB scoreboard, all 58 series (standard / reward_low_FP / rewar
     ("ARTime (all 58)", 74.9, 65.1, 80.4),
     ("Numenta HTM (all 58)", 70.5, 62.6, 75.2),
     ("Twitter ADVec (all 58)", 47.1, 33.6, 53.5),
-    ("Twitter ADVec (tweets, approx.)", 60.0, None, None),
 ]
 
 

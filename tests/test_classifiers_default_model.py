@@ -81,7 +81,7 @@ def test_neutral_heldout_posts_are_rarely_flagged(model):
 
     rows = neutral_heldout_rows()
     preds = model.predict([r["text"] for r in rows], [r["lang"] for r in rows])
-    for lang in ("en", "ru", "hy"):
+    for lang in ("en", "ru", "hy", "de"):
         flagged = [p.antisemitic for r, p in zip(rows, preds, strict=True) if r["lang"] == lang]
         assert sum(flagged) <= 0.05 * len(flagged), lang
 

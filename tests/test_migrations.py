@@ -37,3 +37,6 @@ def test_migrations_run_on_sqlite(tmp_path):
     command.upgrade(cfg, "head")
     command.check(cfg)
     command.downgrade(cfg, "base")
+    engine = create_engine(url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
