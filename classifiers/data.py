@@ -18,6 +18,13 @@ PACKAGE_DIR = Path(__file__).parent
 ISCA_FILE = "GoldStandard2024.csv"
 ISCA_TRAIN_YEARS = range(2019, 2022)
 ISCA_TEST_YEARS = range(2022, 2024)
+TOXIGEN_FILE = "toxigen_annotated_train.csv"
+# ToxiGen's human toxicity is the mean of 1-5 annotator scores: >= 3 toxic, <= 2 benign, between dropped.
+TOXIGEN_TOXIC, TOXIGEN_BENIGN = 3.0, 2.0
+# Statements hostile to other groups teach "hostility toward other targets is not antisemitism"; they are
+# many (3,089 against 596 about Jews), so they count a quarter each. Weights 0.1 / 0.25 / 0.5 / 1 were
+# compared on validation only (grouped CV over ISCA 2019-2021 and the HateXplain validation split).
+TOXIGEN_OTHER_TARGET_WEIGHT = 0.25
 HELDOUT = "heldout"
 TRAIN = "train"
 
@@ -91,6 +98,32 @@ def isca_rows(path: str | Path) -> Iterator[dict]:
                 "category": "", "created": dt.date.fromisoformat(rec["CreateDate"][:10]),
                 "source": "isca",
             }
+
+
+def toxigen_rows(path: str | Path) -> list[dict]:
+    """ToxiGen human-annotated train rows (CDLA-Permissive-2.0, Hartvigsen et al. 2022) as training rows.
+
+    Statements about Jews: toxic -> antisemitic (category unknown), benign -> not. Toxic statements about the
+    twelve other groups -> not antisemitic, weight TOXIGEN_OTHER_TARGET_WEIGHT. Texts are machine-written English.
+    """
+    path = Path(path)
+    path = path / TOXIGEN_FILE if path.is_dir() else path
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            text, toxicity = rec["text"].strip().strip('"').strip(), float(rec["toxicity_human"])
+            if not text:
+                continue
+            if rec["target_group"] == "jewish" and toxicity >= TOXIGEN_TOXIC:
+                row = {"antisemitic": True, "weight": 1.0}
+            elif rec["target_group"] == "jewish" and toxicity <= TOXIGEN_BENIGN:
+                row = {"antisemitic": False, "weight": 1.0}
+            elif rec["target_group"] != "jewish" and toxicity >= TOXIGEN_TOXIC:
+                row = {"antisemitic": False, "weight": TOXIGEN_OTHER_TARGET_WEIGHT}
+            else:
+                continue
+            rows.append({**row, "text": text, "lang": "en", "category": "", "source": "toxigen"})
+    return rows
 
 
 def isca_temporal(path: str | Path) -> tuple[list[dict], list[dict]]:

@@ -3,7 +3,8 @@
 isca-temporal: train on ISCA 2019-2021, test on 2022-2023. isca-cv: 5-fold CV grouped by identical text.
 hatexplain-jewish and mhc-jewish: test-only sets, scored by the isca-temporal models (never trained on).
 Every Vigil model here is trained the way the shipped one is: ISCA train rows + the train split of the
-seeds + the background corpus, threshold chosen on validation rows taken from the training rows only.
+seeds + the background corpus + ToxiGen (when the data folder has it), threshold chosen on validation rows
+taken from the training rows only, then refitted on fit + validation rows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import structlog
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -27,13 +29,14 @@ from classifiers.data import (
     isca_temporal,
     seed_rows,
     text_group,
+    toxigen_rows,
 )
 from classifiers.training import (
     SEED_WEIGHT,
     isca_validation_slice,
     metrics,
+    threshold_split,
     train,
-    validation_slice,
 )
 
 log = structlog.get_logger(__name__)
@@ -41,20 +44,21 @@ log = structlog.get_logger(__name__)
 PROTOCOLS = ("isca-temporal", "isca-cv", "hatexplain-jewish", "mhc-jewish")
 MHC_LANGUAGES = {"german": "de", "polish": "pl", "spanish": "es", "portuguese": "pt", "arabic": "ar"}
 CV_FOLDS = 5
+TARGET_PRECISION = 0.8
 Scorer = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]  # texts -> (scores, flagged)
 
 
-def vigil_rows(isca_train: list[dict]) -> list[dict]:
-    """ISCA rows + seed train split (weighted) + background corpus: the shipped model's training mix."""
+def vigil_rows(toxigen: str | Path | None = None) -> list[dict]:
+    """Seed train split (weighted) + background corpus + ToxiGen when given: the shipped model's mix besides ISCA."""
     seeds = [{**r, "weight": SEED_WEIGHT} for r in seed_rows("train")]
-    return list(isca_train) + seeds + background_rows()
+    return seeds + background_rows() + (toxigen_rows(toxigen) if toxigen is not None else [])
 
 
-def train_vigil(isca_fit: list[dict], validation: list[dict], refit: bool = True):
-    """A Vigil Model trained on `isca_fit` + seeds + background; threshold on `validation` (ISCA) + a seed slice."""
-    fit, seed_validation = validation_slice(vigil_rows([]))
-    return train(fit + list(isca_fit), validation=list(validation) + seed_validation, version="evaluation",
-                 refit=refit)
+def train_vigil(isca_fit: list[dict], validation: list[dict], rows: list[dict]):
+    """A Vigil Model trained on `isca_fit` + `rows` (vigil_rows); threshold on `validation` (ISCA) + a seed slice,
+    split as the shipped model is (training.threshold_split)."""
+    fit, validation = threshold_split(rows, isca_fit, validation)
+    return train(fit, validation=validation, version="evaluation")
 
 
 def vigil_scorer(model) -> Scorer:
@@ -80,9 +84,28 @@ def train_reference(rows: list[dict]) -> Scorer:
     return score
 
 
+def recall_at_precision(y_true: Sequence[bool], scores: Sequence[float], minimum: float = TARGET_PRECISION) -> float:
+    """The highest recall of any threshold whose precision is at least `minimum` on these rows.
+
+    The threshold is chosen on the scored rows themselves, so this is a ranking measure like AUC (an upper bound
+    for a threshold chosen beforehand), reported because the hatexplain-jewish target is stated this way.
+    """
+    y = np.asarray(y_true, dtype=bool)
+    if not y.any():
+        return float("nan")
+    precision, recall, _ = precision_recall_curve(y, np.asarray(scores, dtype=float))
+    return round(float(recall[precision >= minimum].max()), 4)  # the curve ends at precision 1, recall 0
+
+
+def protocol_metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool]) -> dict:
+    """metrics() at the model's own threshold, plus recall at precision >= TARGET_PRECISION."""
+    return {**metrics(y_true, scores, flagged),
+            f"recall_at_precision_{TARGET_PRECISION}": recall_at_precision(y_true, scores)}
+
+
 def _score_rows(scorer: Scorer, rows: list[dict]) -> dict:
     s, flagged = scorer([r["text"] for r in rows])
-    return metrics([r["antisemitic"] for r in rows], s, flagged)
+    return protocol_metrics([r["antisemitic"] for r in rows], s, flagged)
 
 
 def hatexplain_jewish(path: str | Path) -> list[dict]:
@@ -112,7 +135,7 @@ def mhc_jewish(folder: str | Path) -> dict[str, list[dict]]:
     return out
 
 
-def isca_cv(isca_path: str | Path, folds: int = CV_FOLDS) -> dict:
+def isca_cv(isca_path: str | Path, vigil_mix: list[dict], folds: int = CV_FOLDS) -> dict:
     """Grouped k-fold CV on all ISCA rows: out-of-fold scores pooled, each fold with its own threshold."""
     rows = list(isca_rows(isca_path))
     groups = [text_group(r["text"]) for r in rows]
@@ -125,23 +148,25 @@ def isca_cv(isca_path: str | Path, folds: int = CV_FOLDS) -> dict:
         validation = [r for r in fold_train if hash_split(text_group(r["text"]), 15) == HELDOUT]
         fit = [r for r in fold_train if hash_split(text_group(r["text"]), 15) != HELDOUT]
         test_texts = [rows[i]["text"] for i in test_idx]
-        for name, scorer in (("vigil", vigil_scorer(train_vigil(fit, validation, refit=False))),
+        for name, scorer in (("vigil", vigil_scorer(train_vigil(fit, validation, vigil_mix))),
                              ("reference_tfidf_lr", train_reference(fold_train))):
             s, flagged = scorer(test_texts)
             out[name][0][test_idx], out[name][1][test_idx] = s, flagged
         log.info("isca_cv_fold", fold=k + 1, of=folds)
-    return {name: metrics(y, s, f) for name, (s, f) in out.items()}
+    return {name: protocol_metrics(y, s, f) for name, (s, f) in out.items()}
 
 
 def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dict:
     """Run the chosen protocols over the shared data folder and return {protocol: {model: metrics}}."""
     data = Path(data)
     isca_path = data / "isca_antisemitism_twitter"
+    toxigen = data / "toxigen_annotated"
+    vigil_mix = vigil_rows(toxigen if toxigen.exists() else None)
     results: dict = {}
     if {"isca-temporal", "hatexplain-jewish", "mhc-jewish"} & set(protocols):
         isca_train, isca_test = isca_temporal(isca_path)
         fit, validation = isca_validation_slice(isca_train)
-        vigil = train_vigil(fit, validation)
+        vigil = train_vigil(fit, validation, vigil_mix)
         scorers = {"vigil": vigil_scorer(vigil), "reference_tfidf_lr": train_reference(isca_train)}
         log.info("isca_temporal_models_trained")
         if "isca-temporal" in protocols:
@@ -158,5 +183,5 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
             results["mhc-jewish"]["note"] = (f"Vigil covers {', '.join(vigil.languages)}; a language it does not "
                                              "cover is scored anyway but its posts are marked language_covered=false")
     if "isca-cv" in protocols:
-        results["isca-cv"] = isca_cv(isca_path)
+        results["isca-cv"] = isca_cv(isca_path, vigil_mix)
     return results

@@ -16,6 +16,7 @@ from classifiers.background import background_rows
 from classifiers.categories import ANTISEMITIC_CATEGORIES
 from classifiers.data import (
     HELDOUT,
+    TOXIGEN_OTHER_TARGET_WEIGHT,
     TRAIN,
     check_row,
     hash_split,
@@ -24,6 +25,7 @@ from classifiers.data import (
     rows_by_split,
     seed_rows,
     text_group,
+    toxigen_rows,
 )
 from classifiers.model import Model, base_language, make_categorizer, make_detector
 from classifiers.normalize import normalize_batch
@@ -37,6 +39,8 @@ MIN_ROWS_PER_LANGUAGE = 10
 SEED_WEIGHT = 5.0
 REVIEW_HELDOUT_PERCENT = 20
 REVIEW_SOURCE = "reviews"
+# Generated or machine-written rows: fitted, never used to choose the threshold.
+FIT_ONLY_SOURCES = frozenset({"background", "toxigen"})
 
 
 def choose_threshold(y_true: Sequence[bool], scores: Sequence[float], weights: Sequence[float] | None = None) -> float:
@@ -120,6 +124,10 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
     )
 
 
+TOXIGEN_NOTE = {"name": "ToxiGen, human-annotated train split", "licence": "CDLA-Permissive-2.0",
+                "credit": "Hartvigsen, Gabriel, Palangi, Sap, Ray, Kamar (ACL 2022, arXiv:2203.09509), Microsoft"}
+
+
 def _version(rows: list[dict]) -> str:
     digest = hashlib.sha256("\n".join(sorted(r["text"] for r in rows)).encode("utf-8")).hexdigest()[:8]
     return f"{dt.date.today():%Y.%m.%d}-{digest}"
@@ -186,10 +194,19 @@ def isca_validation_slice(train_rows: list[dict]) -> tuple[list[dict], list[dict
 
 
 def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(fit, validation): a 15% hash slice of the non-background rows becomes validation for the threshold."""
+    """(fit, validation): a 15% hash slice of the rows not in FIT_ONLY_SOURCES becomes validation for the threshold."""
     def held(r: dict) -> bool:
-        return r.get("source") != "background" and hash_split(r["text"], int(VALIDATION_FRACTION * 100)) == HELDOUT
+        return (r.get("source") not in FIT_ONLY_SOURCES
+                and hash_split(r["text"], int(VALIDATION_FRACTION * 100)) == HELDOUT)
     return [r for r in rows if not held(r)], [r for r in rows if held(r)]
+
+
+def threshold_split(rows: list[dict], isca_fit: Sequence[dict],
+                    isca_validation: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """The shipped recipe's (fit, validation): ISCA's validation rows and a slice of the supplied (seed) rows choose
+    the threshold, so it suits ru/hy/de posts and not only ISCA's; everything else is fitted."""
+    fit, validation = validation_slice(rows)
+    return fit + list(isca_fit), list(isca_validation) + validation
 
 
 def reviewed_rows(session) -> list[dict]:
@@ -256,7 +273,7 @@ def compare_scores(before: dict, after: dict) -> dict:
 
 
 def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Path | None = None,
-                       seed_weight: float = SEED_WEIGHT, background: bool = True,
+                       toxigen: str | Path | None = None, seed_weight: float = SEED_WEIGHT, background: bool = True,
                        reviews: Iterable[dict] | None = None, review_weight: float = SEED_WEIGHT,
                        compare: bool = True, **params) -> tuple[Model, dict]:
     """Train on the rows' train split (+ ISCA train years, + background, + reviewed labels), evaluate, save.
@@ -271,19 +288,22 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
     if background:
         train_rows += background_rows()
     data_notes, validation, isca_test = [], None, None
+    if toxigen is not None:
+        toxigen_train = toxigen_rows(toxigen)
+        train_rows += toxigen_train
+        data_notes.append(TOXIGEN_NOTE | {"used": f"{len(toxigen_train)} rows, fitted only: "
+                                                   f"{sum(r['antisemitic'] for r in toxigen_train)} toxic about Jews "
+                                                   "(antisemitic), benign ones about Jews and toxic ones about other "
+                                                   f"groups (weight {TOXIGEN_OTHER_TARGET_WEIGHT}) as not"})
     if isca is not None:
         isca_train, isca_test = isca_temporal(isca)
-        isca_fit, validation = isca_validation_slice(isca_train)
-        # The threshold also sees a slice of the supplied (seed) rows, so it suits ru/hy posts, not only ISCA's.
-        train_rows, supplied_validation = validation_slice(train_rows)
-        validation = validation + supplied_validation
-        train_rows = train_rows + isca_fit
+        isca_fit, isca_validation = isca_validation_slice(isca_train)
+        train_rows, validation = threshold_split(train_rows, isca_fit, isca_validation)
         data_notes.append({"name": "ISCA Antisemitism on Twitter v2 (GoldStandard2024)", "licence": "CC BY 4.0",
                            "credit": "Jikeli, Soemer, Karali et al., ISCA, Indiana University (arXiv:2304.14599; "
                                      "Zenodo 14448399)",
                            "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
-                                   f"{len(validation) - len(supplied_validation)} validation rows (latest 15%) "
-                                   "for the threshold"})
+                                   f"{len(isca_validation)} validation rows (latest 15%) for the threshold"})
     review_train, review_heldout, review_card = [], None, None
     if reviews is not None:
         review_train, review_heldout, dropped = split_reviews(
@@ -315,7 +335,7 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
                                    f"{review_card['heldout']} held out for evaluation ({REVIEW_HELDOUT_PERCENT}% by "
                                    f"text), {review_card['dropped_overlap']} dropped as copies of evaluation or "
                                    "training text"})
-    supplied = [r for r in train_rows if r.get("source") not in ("isca", "background")]
+    supplied = [r for r in train_rows + (validation or []) if r.get("source") not in ("isca", *FIT_ONLY_SOURCES)]
     sources = sorted({r.get("source", "jsonl") for r in supplied})
     data_notes.append({"name": ", ".join(sources) or "jsonl", "licence": "project's own (Apache-2.0)"
                        if sources == ["seeds"] else "as supplied", "credit": "Vigil project seed examples"

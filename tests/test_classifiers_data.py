@@ -6,7 +6,15 @@ import json
 import pytest
 
 from classifiers.categories import ANTISEMITIC_CATEGORIES
-from classifiers.data import check_row, hash_split, isca_temporal, read_jsonl, seed_rows
+from classifiers.data import (
+    TOXIGEN_OTHER_TARGET_WEIGHT,
+    check_row,
+    hash_split,
+    isca_temporal,
+    read_jsonl,
+    seed_rows,
+    toxigen_rows,
+)
 
 
 def test_seeds_cover_every_category_and_language():
@@ -57,3 +65,23 @@ def test_isca_temporal_split_ignores_keyword(tmp_path):
     assert [r["text"] for r in train] == ["first synthetic row", "second synthetic row"]
     assert [r["text"] for r in test] == ["third synthetic row"]
     assert train[0]["antisemitic"] is True and "Keyword" not in train[0] and "keyword" not in train[0]
+
+
+def test_toxigen_rows_label_by_target_and_toxicity(tmp_path):
+    """About Jews: toxic (>= 3) antisemitic, benign (<= 2) not; other groups: only toxic ones, as not, down-weighted;
+    scores in between are dropped."""
+    path = tmp_path / "toxigen_annotated_train.csv"
+    path.write_text(
+        "text,target_group,toxicity_human\n"
+        '" synthetic hostile statement about jews",jewish,4.333\n'
+        "synthetic benign statement about jews,jewish,1.0\n"
+        "synthetic unclear statement about jews,jewish,2.5\n"
+        "synthetic hostile statement about women,women,3.0\n"
+        "synthetic benign statement about women,women,1.2\n", encoding="utf-8")
+    rows = toxigen_rows(tmp_path)
+    assert [(r["text"], r["antisemitic"], r["weight"]) for r in rows] == [
+        ("synthetic hostile statement about jews", True, 1.0),
+        ("synthetic benign statement about jews", False, 1.0),
+        ("synthetic hostile statement about women", False, TOXIGEN_OTHER_TARGET_WEIGHT),
+    ]
+    assert {r["source"] for r in rows} == {"toxigen"} and {r["category"] for r in rows} == {""}

@@ -11,6 +11,7 @@ from classifiers.evaluation import (
     hatexplain_jewish,
     metrics,
     mhc_jewish,
+    recall_at_precision,
     train_reference,
 )
 
@@ -19,6 +20,16 @@ def test_metrics():
     m = metrics([True, True, False, False], [0.9, 0.4, 0.6, 0.1], [True, False, True, False])
     assert m == {"rows": 4, "positive": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5, "auc": 0.75}
     assert math.isnan(metrics([False, False], [0.1, 0.2], [False, False])["auc"])
+
+
+def test_recall_at_precision_counted_by_hand():
+    y = [True, True, False, True, False, True]
+    s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    # thresholds 0.9 / 0.8: precision 1, recall 1/4 then 2/4; 0.6: 3 of 4 flagged are right (0.75 < 0.8);
+    # 0.4: 4 of 6 (0.667). The best recall with precision >= 0.8 is therefore 0.5.
+    assert recall_at_precision(y, s, 0.8) == 0.5
+    assert recall_at_precision(y, s, 0.6) == 1.0
+    assert math.isnan(recall_at_precision([False, False], [0.1, 0.2]))
 
 
 def _write_csv(path, header, rows):

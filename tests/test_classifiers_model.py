@@ -131,3 +131,17 @@ def test_recorded_evaluation_keeps_the_model_loadable(model_dir):
     card = json.loads((model_dir / "card.json").read_text())
     assert card["evaluation"]["results"]["isca-temporal"]["vigil"]["f1"] == 1.0
     assert "| isca-temporal | vigil | 2 | 1 |" in (model_dir / "MODEL_CARD.md").read_text()
+
+
+def test_threshold_split_chooses_the_threshold_on_real_rows_only():
+    from classifiers.training import threshold_split
+
+    rows = [{"text": f"{source} row {i}", "antisemitic": i % 2 == 0, "source": source}
+            for source in ("seeds", "background", "toxigen") for i in range(200)]
+    isca_fit = [{"text": f"isca fit {i}", "antisemitic": False, "source": "isca"} for i in range(5)]
+    isca_validation = [{"text": f"isca validation {i}", "antisemitic": True, "source": "isca"} for i in range(3)]
+    fit, validation = threshold_split(rows, isca_fit, isca_validation)
+    assert validation[:3] == isca_validation
+    assert {r["source"] for r in validation} == {"isca", "seeds"}  # never generated or machine-written rows
+    assert 10 < sum(r["source"] == "seeds" for r in validation) < 60  # about 15% of 200
+    assert sorted(r["text"] for r in fit + validation) == sorted(r["text"] for r in rows + isca_fit + isca_validation)
