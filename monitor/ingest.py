@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import structlog
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from monitor.countries import CountryError, validate_country
 from monitor.db import insert_for
 from monitor.language import resolve_language
-from monitor.models import IngestError, Post, Source
+from monitor.models import Classification, IngestError, Post, Source
 from monitor.privacy import content_hash, pseudonymise
 from monitor.sources import RawPost, RowError
 
@@ -25,18 +26,22 @@ RAW_KEEP_CHARS = 65_536  # a rejected row is kept up to this size; the error say
 
 @dataclass
 class IngestResult:
-    """Counts of one ingest and the ids of the posts that are new."""
+    """Counts of one ingest, the ids of the posts that are new, and of those to send on to classification."""
 
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
     new_post_ids: list[int] = field(default_factory=list)
+    # New posts, and posts of this ingest stored before that still have no classification: a retried or
+    # redelivered poll sends these again, since its first run may have stored them but never sent them on.
+    unclassified_post_ids: list[int] = field(default_factory=list)
 
     def add(self, other: IngestResult) -> None:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.rejected += other.rejected
         self.new_post_ids.extend(other.new_post_ids)
+        self.unclassified_post_ids.extend(other.unclassified_post_ids)
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,17 @@ def _insert_posts(session: Session, rows: list[dict]) -> list[int]:
     return list(session.execute(stmt, rows).scalars())
 
 
+def _unclassified(session: Session, source_id: int, external_ids: list[str]) -> list[int]:
+    """Ids of these posts of a source, new or stored before, that no classification has reached yet."""
+    # One lookup on the (source_id, external_id) unique index, anti-joined on classifications.post_id.
+    return list(session.scalars(
+        select(Post.id)
+        .where(Post.source_id == source_id, Post.external_id.in_(external_ids),
+               ~exists().where(Classification.post_id == Post.id))
+        .order_by(Post.id)
+    ))
+
+
 def store_posts(
     session: Session,
     source: Source,
@@ -177,9 +193,12 @@ def store_posts(
                 errors.append(RowError(location=f"id {item.external_id[:100]}", error=str(exc),
                                        raw=item.text))
         new_ids = _insert_posts(session, rows) if rows else []
+        # All new: nothing else to look up, which is the common case of a poll.
+        unclassified = (new_ids if len(new_ids) == len(rows)
+                        else _unclassified(session, source.id, [r["external_id"] for r in rows]))
         record_errors(session, source.id, errors)
         result.add(IngestResult(stored=len(new_ids), duplicates=len(rows) - len(new_ids),
-                                rejected=len(errors), new_post_ids=new_ids))
+                                rejected=len(errors), new_post_ids=new_ids, unclassified_post_ids=unclassified))
     log.info("posts_stored", source_id=source.id, country=source.country, stored=result.stored,
              duplicates=result.duplicates, rejected=result.rejected)
     return result

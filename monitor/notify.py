@@ -93,11 +93,40 @@ def post_webhook(settings: Settings, url: str, body: bytes) -> None:
     httpx.post(url, content=body, headers=headers, timeout=settings.webhook_timeout_s).raise_for_status()
 
 
+def _admits(country: str, severity: str, countries: list[str] | None, min_severity: str | None) -> bool:
+    """True when a subscriber of `countries` and `min_severity` is to hear of an alert of `country` and `severity`."""
+    level = SEVERITIES.index(severity) if severity in SEVERITIES else 0
+    return country in (countries or []) and SEVERITIES.index(min_severity or "warning") <= level
+
+
 def recipients(session: Session, alert: Alert) -> list[Subscriber]:
     """Active subscribers who follow the alert's country and whose minimum severity it reaches."""
-    level = SEVERITIES.index(alert.severity) if alert.severity in SEVERITIES else 0
     return [s for s in session.scalars(select(Subscriber).where(Subscriber.active.is_(True)).order_by(Subscriber.id))
-            if alert.country in (s.countries or []) and SEVERITIES.index(s.min_severity or "warning") <= level]
+            if _admits(alert.country, alert.severity, s.countries, s.min_severity)]
+
+
+def undelivered_alerts(session: Session, country: str) -> list[int]:
+    """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted.
+
+    These are the alerts whose delivery message was lost (sent after a commit that a failed send or a
+    lost worker cut off); one query, no alert text. A channel with a failed attempt is left to the
+    delivery task's own retries. `deliver_alert` still decides what is sent.
+    """
+    rows = session.execute(
+        select(Alert.id, Alert.severity, Subscriber.id, Subscriber.countries, Subscriber.min_severity,
+               Subscriber.webhook_url, Delivery.channel)
+        .select_from(Alert)
+        .join(Subscriber, Subscriber.active.is_(True))
+        .outerjoin(Delivery, (Delivery.alert_id == Alert.id) & (Delivery.subscriber_id == Subscriber.id))
+        .where(Alert.country == country, Alert.status.in_(("open", "acknowledged")))
+    )
+    wanted: dict[tuple[int, int], set[str]] = {}
+    tried: dict[tuple[int, int], set[str]] = {}
+    for alert_id, severity, sub_id, countries, min_severity, webhook_url, channel in rows:
+        if _admits(country, severity, countries, min_severity):
+            wanted[(alert_id, sub_id)] = {"email", "webhook"} if webhook_url else {"email"}  # as pending_deliveries
+            tried.setdefault((alert_id, sub_id), set()).add(channel)
+    return sorted({alert_id for (alert_id, sub), channels in wanted.items() if channels - tried[(alert_id, sub)]})
 
 
 @dataclass(frozen=True)

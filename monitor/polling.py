@@ -1,4 +1,9 @@
-"""Which sources are due, and one poll of a source: fetch, store, remember state, back off on failure."""
+"""Which sources are due, and one poll of a source: fetch, store, back off on failure, remember state.
+
+The fetch state (ETag, Last-Modified, cursor) is remembered in a step of its own, once the poll's posts
+were sent on to classification: a poll retried or redelivered before that fetches the same posts again
+instead of a `304 Not Modified`, finds them stored and still unclassified, and sends them on.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,16 @@ MAX_BACKOFF = dt.timedelta(hours=24)
 class FetchOptions:
     timeout_s: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll stored, the fetch state it started from, and the state to remember once its posts
+    are sent on (None when there is nothing new to remember: not modified, or the fetch failed)."""
+
+    ingest: IngestResult
+    seen: FetchState
+    state: FetchState | None = None
 
 
 def claim_due_sources(session: Session, now: dt.datetime, limit: int = 500) -> list[int]:
@@ -50,18 +65,21 @@ def poll_source(
     ingest: IngestOptions,
     fetch: FetchOptions,
     now: dt.datetime | None = None,
-) -> IngestResult | None:
-    """Fetch one source and store what is new; a failed fetch is recorded and the source backs off."""
+) -> PollResult | None:
+    """Fetch one source and store what is new; a failed fetch is recorded and the source backs off.
+
+    The source's fetch state is left as it was: pass the result to `remember_state` once its posts are
+    sent on."""
     now = now or dt.datetime.now(dt.timezone.utc)
     source = session.get(Source, source_id)
     if source is None or not source.enabled:
         return None
     bound = log.bind(source_id=source.id, country=source.country, kind=source.kind)
-    state = FetchState(etag=source.etag, last_modified=source.last_modified, cursor=source.cursor)
+    seen = FetchState(etag=source.etag, last_modified=source.last_modified, cursor=source.cursor)
     source.last_polled_at = now
     try:
         result = connector(source.kind).fetch(
-            source.locator, state, timeout_s=fetch.timeout_s, max_bytes=fetch.max_bytes
+            source.locator, seen, timeout_s=fetch.timeout_s, max_bytes=fetch.max_bytes
         )
     except FetchError as exc:
         source.consecutive_failures = (source.consecutive_failures or 0) + 1
@@ -69,13 +87,26 @@ def poll_source(
         source.next_due_at = now + backoff(source.poll_interval_s, source.consecutive_failures)
         record_errors(session, source.id, [RowError(location="fetch", error=str(exc)[:2000])], once=False)
         bound.warning("fetch_failed", error=str(exc)[:200], failures=source.consecutive_failures)
-        return IngestResult()
+        return PollResult(IngestResult(), seen)
     stored = store_posts(session, source, [*result.posts, *result.errors], ingest, now)
-    if not result.not_modified:
-        source.etag, source.last_modified = result.state.etag, result.state.last_modified
-        source.cursor = result.state.cursor or source.cursor
     source.consecutive_failures = 0
     source.last_error = None
     source.last_success_at = now
     source.next_due_at = now + dt.timedelta(seconds=source.poll_interval_s)
-    return stored
+    if result.not_modified:
+        return PollResult(stored, seen)
+    state = FetchState(result.state.etag, result.state.last_modified, result.state.cursor or seen.cursor)
+    return PollResult(stored, seen, None if state == seen else state)
+
+
+def remember_state(session: Session, source_id: int, poll: PollResult) -> bool:
+    """Store the fetch state a poll reached, unless the source's state is no longer the one it started
+    from (another poll got further meanwhile); True when stored."""
+    if poll.state is None:
+        return False
+    source = session.get(Source, source_id, with_for_update=True, populate_existing=True)  # locked, fresh
+    if source is None or (source.etag, source.last_modified, source.cursor) != (
+            poll.seen.etag, poll.seen.last_modified, poll.seen.cursor):
+        return False
+    source.etag, source.last_modified, source.cursor = poll.state.etag, poll.state.last_modified, poll.state.cursor
+    return True

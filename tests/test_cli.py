@@ -73,3 +73,24 @@ def test_reclassify_runs_the_model_over_stored_posts_once(embedded):
         assert session.scalar(select(func.sum(Rollup.posts)).where(Rollup.category == "*", Rollup.trigger == "*")) == 4
     again = runner.invoke(app, ["reclassify"])
     assert "already classified" in again.output
+
+
+def test_a_repeated_import_sends_the_posts_an_earlier_one_left_unclassified(embedded):
+    from sqlalchemy import func, select
+
+    from monitor.cli.common import sessions
+    from monitor.models import Classification
+
+    data = embedded / "export.jsonl"
+    data.write_text("\n".join(json.dumps({"id": f"r{i}", "text": f"Bus route {i} extended to Abovyan",
+                                          "published_at": "2024-02-20T10:00:00Z", "lang": "en"})
+                              for i in range(3)) + "\n", encoding="utf-8")
+    args = ["ingest", str(data), "--country", "AM", "--source", "s"]
+    assert runner.invoke(app, [*args, "--no-classify"]).exit_code == 0  # stored, never sent on
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "0 stored, 3 duplicate" in again.output and "3 posts sent to classification" in again.output
+    with sessions()() as session:
+        assert session.scalar(select(func.count()).select_from(Classification)) == 3
+    third = runner.invoke(app, args)
+    assert "sent to classification" not in third.output  # all classified now: nothing to send

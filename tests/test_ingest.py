@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from monitor.ingest import IngestOptions, store_posts
-from monitor.models import IngestError, Post
+from monitor.models import Classification, IngestError, Post
 from monitor.privacy import pseudonymise
 from monitor.sources import RawPost, RowError
 from tests.factories import KEY, make_source
@@ -29,6 +29,22 @@ def test_store_is_idempotent_and_counts_duplicates(db_session):
     again = store_posts(db_session, source, [_raw(i) for i in range(9)], OPTS)
     assert (again.stored, again.duplicates, again.rejected) == (2, 7, 0)
     assert db_session.scalar(select(func.count()).select_from(Post)) == 9
+
+
+def test_a_repeated_ingest_reports_its_posts_still_unclassified(db_session):
+    source, other = make_source(db_session), make_source(db_session)
+    first = store_posts(db_session, source, [_raw(i) for i in range(5)], OPTS)
+    assert first.unclassified_post_ids == first.new_post_ids and len(first.new_post_ids) == 5
+    done = first.new_post_ids[1]
+    db_session.add(Classification(post_id=done, model_version="m", antisemitic=False, score=0.1,
+                                  category="none", triggers=[]))
+    store_posts(db_session, other, [_raw(i) for i in range(5)], OPTS)  # the same ids at another source
+    earlier = store_posts(db_session, source, [_raw(9)], OPTS).new_post_ids  # unclassified, not fetched again
+    again = store_posts(db_session, source, [_raw(i) for i in range(6)], OPTS)  # a retried or redelivered poll
+    assert (again.stored, again.duplicates) == (1, 5)
+    assert again.unclassified_post_ids == [i for i in first.new_post_ids if i != done] + again.new_post_ids
+    assert set(earlier).isdisjoint(again.unclassified_post_ids)
+    assert db_session.scalar(select(func.count()).select_from(Post).where(Post.source_id == source.id)) == 7
 
 
 def test_authors_are_pseudonymised_with_the_key(db_session):

@@ -17,7 +17,15 @@ from sqlalchemy import select
 
 from monitor.config import Settings
 from monitor.models import Alert, Delivery, Subscriber
-from monitor.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_alert, retry_countdown, sign, verify
+from monitor.notify import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    deliver_alert,
+    retry_countdown,
+    sign,
+    undelivered_alerts,
+    verify,
+)
 
 SECRET = "a3f1c9e07b2d4e5f8a6c1d0e9b7f3a2c"
 
@@ -88,9 +96,9 @@ def _settings(port: int, **kw) -> Settings:
                     notify_backoff_s=0.5, **kw)
 
 
-def _alert(session, country="AM", severity="high") -> Alert:
+def _alert(session, country="AM", severity="high", metric="antisemitic_count", status="open") -> Alert:
     day = dt.date(2024, 2, 1)
-    alert = Alert(country=country, kind="spike", metric="antisemitic_count", status="open", severity=severity,
+    alert = Alert(country=country, kind="spike", metric=metric, status=status, severity=severity,
                   started_on=day, last_seen_on=day, observed=30, expected=6, score=9.5,
                   details={"day": day.isoformat(), "posts": 200,
                            "triggers": [{"id": "israel_azerbaijan_ties", "antisemitic": 20, "lift": 10.5}],
@@ -202,6 +210,38 @@ def test_escalation_reaches_the_newly_admitted_subscribers_once(db_session, smtp
     deliver_alert(db_session, alert.id, _settings(port))
     assert [m[1] for m in inbox.messages] == [["all@example.org"], ["high@example.org"], ["critical@example.org"]]
     assert "Subject: [Vigil high]" in inbox.messages[1][2]
+
+
+def test_undelivered_alerts_are_those_with_a_recipient_channel_never_tried(db_session, smtp, webhook):
+    port, inbox = smtp
+    url, _ = webhook
+    alert = _alert(db_session, severity="warning")
+    de = _alert(db_session, country="DE")
+    _alert(db_session, metric="trigger:x", status="resolved")
+    assert undelivered_alerts(db_session, "AM") == []  # nobody to tell
+    everyone = _subscriber(db_session, "all@example.org")
+    high = _subscriber(db_session, "high@example.org", min_severity="high")
+    _subscriber(db_session, "off@example.org", active=False)
+    _subscriber(db_session, "de@example.org", countries=("DE",))
+    assert undelivered_alerts(db_session, "AM") == [alert.id]
+    assert undelivered_alerts(db_session, "DE") == [de.id]
+
+    deliver_alert(db_session, alert.id, _settings(port))
+    assert undelivered_alerts(db_session, "AM") == []  # the next run sends nothing on
+    assert [m[1] for m in inbox.messages] == [["all@example.org"]]
+    alert.status = "acknowledged"
+    alert.severity = "high"  # escalated: the newly admitted subscriber was never tried
+    db_session.flush()
+    assert undelivered_alerts(db_session, "AM") == [alert.id]
+    deliver_alert(db_session, alert.id, _settings(_free_port()))  # SMTP away: a failed attempt
+    assert _deliveries(db_session, alert.id)[-1] == (high.id, "email", 1, "failed")
+    assert undelivered_alerts(db_session, "AM") == []  # retrying a failure is the delivery task's own job
+    everyone.webhook_url = url
+    db_session.flush()
+    assert undelivered_alerts(db_session, "AM") == [alert.id]  # a channel never tried
+    alert.status = "resolved"
+    db_session.flush()
+    assert undelivered_alerts(db_session, "AM") == []
 
 
 def test_the_task_retries_with_celery_and_never_sends_inside_a_transaction(db_session, smtp, webhook, monkeypatch):

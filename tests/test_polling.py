@@ -1,4 +1,5 @@
-"""Polling: due sources are leased once, a failing source backs off and never blocks the others."""
+"""Polling: due sources are leased once, a failing source backs off and never blocks the others, the fetch
+state waits until it is remembered."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from monitor.ingest import IngestOptions
-from monitor.models import IngestError, Post
-from monitor.polling import FetchOptions, backoff, claim_due_sources, poll_source
+from monitor.models import Classification, IngestError, Post
+from monitor.polling import FetchOptions, PollResult, backoff, claim_due_sources, poll_source, remember_state
+from monitor.sources import FetchState
 from monitor.sources.registry import add_source
 from tests.factories import KEY
 
@@ -44,22 +46,55 @@ def test_failing_source_backs_off_and_others_go_on(db_session, http_server):
                      poll_interval_s=600)
     for attempt in (1, 2, 3):
         result = poll_source(db_session, bad.id, OPTS, FETCH, now=NOW)
-        assert result.stored == 0
+        assert result.ingest.stored == 0 and result.state is None
         assert bad.consecutive_failures == attempt
         assert bad.next_due_at == NOW + dt.timedelta(seconds=600 * 2 ** attempt)
         assert "503" in bad.last_error
     assert len(db_session.scalars(select(IngestError).where(IngestError.source_id == bad.id)).all()) == 3
 
     stored = poll_source(db_session, good.id, OPTS, FETCH, now=NOW)
-    assert stored.stored == 2 and good.consecutive_failures == 0 and good.etag
+    assert stored.ingest.stored == 2 and good.consecutive_failures == 0
+    assert remember_state(db_session, good.id, stored) and good.etag
     again = poll_source(db_session, good.id, OPTS, FETCH, now=NOW)
-    assert again.stored == 0  # 304 Not Modified: nothing new, nothing duplicated
+    assert again.ingest.stored == 0 and again.state is None  # 304 Not Modified: nothing new, nothing duplicated
     assert len(db_session.scalars(select(Post).where(Post.source_id == good.id)).all()) == 2
 
     (http_server.root / "bad.xml").write_text(FEED, encoding="utf-8")
     http_server.faults.clear()
     recovered = poll_source(db_session, bad.id, OPTS, FETCH, now=NOW)
-    assert recovered.stored == 2 and bad.consecutive_failures == 0 and bad.last_error is None
+    assert recovered.ingest.stored == 2 and bad.consecutive_failures == 0 and bad.last_error is None
+
+
+def test_fetch_state_waits_until_remembered_so_a_repeated_poll_fetches_the_same_posts(db_session, http_server):
+    (http_server.root / "feed.xml").write_text(FEED, encoding="utf-8")
+    source = add_source(db_session, name="feed", kind="rss", locator=http_server.url("feed.xml"), country="AM")
+    first = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    ids = sorted(first.ingest.new_post_ids)
+    assert first.ingest.unclassified_post_ids == ids and len(ids) == 2
+    assert (source.etag, source.cursor) == (None, None) and first.state.etag and first.state.cursor
+    assert source.last_success_at == NOW  # the poll itself is recorded at once
+
+    # Not remembered (the posts were never sent on): the same poll again is not conditional, finds the
+    # posts stored and reports them again, as long as no classification reached them.
+    before = len(http_server.requests)
+    again = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    assert not any(k.lower() == "if-none-match" for k in http_server.requests[before][1])
+    assert (again.ingest.stored, again.ingest.duplicates) == (0, 2)
+    assert again.ingest.unclassified_post_ids == ids and again.state == first.state
+    db_session.add(Classification(post_id=ids[0], model_version="m", antisemitic=False, score=0.1,
+                                  category="none", triggers=[]))
+    db_session.flush()
+    assert poll_source(db_session, source.id, OPTS, FETCH, now=NOW).ingest.unclassified_post_ids == ids[1:]
+
+    # A late run that started from an older state does not move the state back.
+    assert remember_state(db_session, source.id, again)
+    assert (source.etag, source.cursor) == (first.state.etag, first.state.cursor)
+    stale = PollResult(first.ingest, FetchState(), FetchState(etag='"older"'))
+    assert not remember_state(db_session, source.id, stale)
+    assert source.etag == first.state.etag
+    after = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    assert after.state is None and after.ingest.unclassified_post_ids == []  # 304 Not Modified
+    assert len(db_session.scalars(select(Post).where(Post.source_id == source.id)).all()) == 2
 
 
 def test_backoff_is_capped():

@@ -70,16 +70,26 @@ def poll_due_sources(self) -> int:
 
 @app.task(bind=True, **RETRY)
 def poll_source(self, source_id: int) -> dict:
-    """Fetch one source, store its new posts, and send them on to classification."""
+    """Fetch one source, store its new posts, send the fetched posts still unclassified on to
+    classification, and only then remember the fetch state.
+
+    A run that stored posts but failed to send them (or was lost after its commit) leaves the fetch state
+    as it was, so its retry, its redelivery or the next poll fetches the same posts and sends them on.
+    """
     _bind(self, source_id=source_id)
     s = get_settings()
     with sessions().begin() as session:
-        result = polling.poll_source(session, source_id, ingest_options(),
-                                     polling.FetchOptions(s.http_timeout_s, s.http_max_bytes))
-    if result is None:
+        poll = polling.poll_source(session, source_id, ingest_options(),
+                                   polling.FetchOptions(s.http_timeout_s, s.http_max_bytes))
+    if poll is None:
         return {"skipped": True}
-    enqueue_classification(result.new_post_ids)
-    return {"stored": result.stored, "duplicates": result.duplicates, "rejected": result.rejected}
+    result = poll.ingest
+    enqueue_classification(result.unclassified_post_ids)
+    if poll.state is not None:
+        with sessions().begin() as session:
+            polling.remember_state(session, source_id, poll)
+    return {"stored": result.stored, "duplicates": result.duplicates, "rejected": result.rejected,
+            "sent": len(result.unclassified_post_ids)}
 
 
 @app.task(bind=True, **RETRY)
@@ -120,15 +130,23 @@ def recompute_rollups(self, country: str, days: list[str]) -> int:
 
 
 @app.task(bind=True, **RETRY)
-def check_spikes(self, country: str, until: str | None = None) -> list[int]:
+def check_spikes(self, country: str, until: str | None = None, resend: bool = False) -> list[int]:
     """Open or update spike and no-data alerts for a country up to `until` (default today, UTC);
-    send the opened and escalated ones on to delivery after commit."""
+    send the opened and escalated ones on to delivery after commit.
+
+    A retry, and beat's periodic check (`resend`), also send on the country's alerts that some recipient
+    was never tried for: an earlier run committed them, then its send failed or its worker was lost.
+    The checks sent after each rollup do not, or they would resend alerts whose delivery is still queued
+    or under way, and two overlapping deliver_alert rounds of one alert both send (nothing claims them).
+    """
     _bind(self, country=country)
     params = alerts.spike_params(get_settings())
     day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
     with sessions().begin() as session:
         changed = alerts.check_spikes(session, country, day, params)
         changed += alerts.check_gaps(session, country, params=params)
+        if resend or self.request.retries:
+            changed += [i for i in notify.undelivered_alerts(session, country) if i not in changed]
     for alert_id in changed:
         deliver_alert.delay(alert_id)
     return changed
@@ -164,12 +182,12 @@ def replay_spikes(self, country: str, start: str, end: str) -> list[int]:
 
 @app.task(bind=True, **RETRY)
 def check_all_spikes(self) -> int:
-    """Beat: one spike check per country that has sources."""
+    """Beat: one spike check per country that has sources, each also resending deliveries lost earlier."""
     _bind(self)
     with sessions().begin() as session:
         countries = list(session.scalars(select(distinct(Source.country))))
     for country in countries:
-        check_spikes.delay(country)
+        check_spikes.delay(country, resend=True)
     return len(countries)
 
 

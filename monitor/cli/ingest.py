@@ -39,16 +39,16 @@ def ingest(
                   f"{result.rejected} rejected in {seconds:.2f} s ({rows / max(seconds, 1e-9):,.0f} rows/s).")
     if result.rejected:
         console.print("Rejected rows are recorded with their line numbers in the ingest_errors table.")
-    if classify and result.new_post_ids:
-        classify_new(s, result.new_post_ids)
+    if classify and result.unclassified_post_ids:  # new ones, and any an earlier import stored but never sent
+        classify_new(s, result.unclassified_post_ids)
 
 
 def classify_new(settings: Settings, post_ids: list[int]) -> None:
-    """Queue classification of new posts; in the embedded mode, run the in-process worker until done."""
+    """Queue classification of stored posts; in the embedded mode, run the in-process worker until done."""
     from workers import tasks
 
     run_on_workers(settings, lambda: tasks.enqueue_classification(post_ids))
-    console.print(f"{len(post_ids)} new posts sent to classification.")
+    console.print(f"{len(post_ids)} posts sent to classification.")
 
 
 def run_on_workers(settings: Settings, send) -> None:

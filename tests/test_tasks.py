@@ -1,0 +1,153 @@
+"""Tasks run again after their commit (a failed send retried, a lost worker redelivered) still send their
+follow-ups. Celery runs each task eagerly with its real autoretry; the sessions are savepoints of the test's
+transaction, so a task's commit is seen by its retry; a send fails as it does while the broker is away."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from kombu.exceptions import OperationalError as BrokerError
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from monitor import alerts, notify, polling
+from monitor.config import Settings, use_settings
+from monitor.models import Alert, Classification, Delivery, Post, Rollup, Subscriber
+from monitor.sources.registry import add_source
+from tests.factories import KEY, make_post
+from tests.test_notify import smtp  # noqa: F401 - the aiosmtpd fixture
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><language>en</language>
+<item><title>Budget approved</title><guid>a1</guid><pubDate>Tue, 20 Feb 2024 08:00:00 GMT</pubDate>
+<description>The cabinet approved the budget.</description></item>
+<item><title>Roads closed</title><guid>a2</guid><pubDate>Tue, 20 Feb 2024 09:00:00 GMT</pubDate>
+<description>Snow closed the mountain roads.</description></item></channel></rss>"""
+
+START = dt.date(2024, 1, 1)
+SPIKE_DAY = START + dt.timedelta(days=28)
+
+
+def _use(tmp_path, **kw) -> Settings:
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr(KEY.decode()), **kw)
+    use_settings(settings)
+    return settings
+
+
+@pytest.fixture
+def tasks(db_session, monkeypatch, tmp_path):
+    """workers.tasks with each `sessions()` a savepoint of the test's transaction."""
+    from workers import tasks as module
+
+    factory = sessionmaker(bind=db_session.connection(), join_transaction_mode="create_savepoint",
+                           expire_on_commit=False)
+    monkeypatch.setattr(module, "sessions", lambda: factory)
+    _use(tmp_path)
+    yield module
+    use_settings(None)
+
+
+def _sends(monkeypatch, task, failures: int = 0) -> list:
+    """The first argument of each `task.delay` call; the first `failures` calls fail like a broker away."""
+    calls: list = []
+
+    def delay(first, *args, **kwargs):
+        calls.append(sorted(first) if isinstance(first, list) else first)
+        if len(calls) <= failures:
+            raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(task, "delay", delay)
+    return calls
+
+
+def _feed_source(db_session, http_server):
+    (http_server.root / "feed.xml").write_text(FEED, encoding="utf-8")
+    return add_source(db_session, name="feed", kind="rss", locator=http_server.url("feed.xml"), country="AM")
+
+
+def _post_ids(db_session, source_id: int) -> list[int]:
+    return list(db_session.scalars(select(Post.id).where(Post.source_id == source_id).order_by(Post.id)))
+
+
+def test_a_poll_whose_send_failed_sends_its_posts_on_the_retry(db_session, tasks, http_server, monkeypatch):
+    source = _feed_source(db_session, http_server)
+    calls = _sends(monkeypatch, tasks.classify_posts, failures=1)
+    result = tasks.poll_source.apply(args=[source.id]).get()  # the send fails; Celery retries the task
+    ids = _post_ids(db_session, source.id)
+    assert len(ids) == 2
+    assert calls == [ids, ids]  # the failed send, then the retry's
+    assert result == {"stored": 0, "duplicates": 2, "rejected": 0, "sent": 2}  # stored once, by the first run
+    db_session.refresh(source)
+    assert source.etag and source.cursor  # remembered once the posts were sent on
+
+    # The next poll is conditional: 304 Not Modified, nothing sent again.
+    assert tasks.poll_source.apply(args=[source.id]).get() == {"stored": 0, "duplicates": 0, "rejected": 0,
+                                                               "sent": 0}
+    assert len(calls) == 2
+    assert _post_ids(db_session, source.id) == ids
+
+
+def test_a_poll_redelivered_after_a_lost_worker_sends_what_is_still_unclassified(db_session, tasks, http_server,
+                                                                                monkeypatch):
+    source = _feed_source(db_session, http_server)
+    older = make_post(db_session, source, dt.date(2024, 2, 1)).id  # unclassified, not in this fetch
+    # The first delivery of the message committed its posts; its worker was lost before it sent them on.
+    with tasks.sessions().begin() as session:
+        polling.poll_source(session, source.id, tasks.ingest_options(), polling.FetchOptions(5, 1_000_000))
+    fetched = [i for i in _post_ids(db_session, source.id) if i != older]
+    db_session.add(Classification(post_id=fetched[0], model_version="m", antisemitic=False, score=0.1,
+                                  category="none", triggers=[]))  # e.g. a reclassify sweep got there first
+    db_session.flush()
+    calls = _sends(monkeypatch, tasks.classify_posts)
+    result = tasks.poll_source.apply(args=[source.id]).get()  # the redelivered message
+    assert calls == [fetched[1:]]
+    assert result == {"stored": 0, "duplicates": 2, "rejected": 0, "sent": 1}
+    assert len(_post_ids(db_session, source.id)) == 3
+
+
+def _spike(db_session) -> Subscriber:
+    """A country whose count jumps on SPIKE_DAY, and one subscriber of it."""
+    for i, n in enumerate([5, 6, 5, 7, 6, 5, 6] * 4 + [30]):
+        db_session.add(Rollup(country="AM", day=START + dt.timedelta(days=i), category="*", trigger="*",
+                              posts=200, antisemitic=n))
+    subscriber = Subscriber(email="ngo@example.org", countries=["AM"], min_severity="warning")
+    db_session.add(subscriber)
+    db_session.flush()
+    return subscriber
+
+
+def test_a_spike_check_whose_send_failed_delivers_the_alert_on_the_retry(db_session, tasks, monkeypatch):
+    _spike(db_session)
+    calls = _sends(monkeypatch, tasks.deliver_alert, failures=1)
+    result = tasks.check_spikes.apply(args=["AM", SPIKE_DAY.isoformat()]).get()
+    [alert_id] = db_session.scalars(select(Alert.id).where(Alert.country == "AM"))
+    assert calls == [alert_id, alert_id]  # the failed send, then the retry's, though it changed nothing
+    assert result == [alert_id]
+    assert db_session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+def test_a_lost_delivery_is_resent_by_beat_until_tried_never_by_rollup_checks(db_session, tasks, monkeypatch,
+                                                                             smtp, tmp_path):  # noqa: F811
+    port, inbox = smtp
+    _spike(db_session)
+    # The run that opened the alert committed, then its worker was lost before the send.
+    with tasks.sessions().begin() as session:
+        [alert_id] = alerts.check_spikes(session, "AM", SPIKE_DAY, alerts.spike_params(tasks.get_settings()))
+    calls = _sends(monkeypatch, tasks.deliver_alert)
+    day = SPIKE_DAY.isoformat()
+    # A check sent after a rollup leaves delivery alone (one may be queued or under way) ...
+    assert tasks.check_spikes.apply(args=["AM", day]).get() == []
+    # ... the redelivered message too; beat's periodic check sends it on.
+    assert tasks.check_spikes.apply(args=["AM", day], kwargs={"resend": True}).get() == [alert_id]
+    assert calls == [alert_id]
+
+    _use(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, smtp_from="vigil@test")
+    assert tasks.deliver_alert.apply(args=[alert_id]).get() == {"sent": 1, "failed": 0, "pending": 0}
+    assert tasks.check_spikes.apply(args=["AM", day], kwargs={"resend": True}).get() == []  # tried: not again
+    assert calls == [alert_id]
+    # Had a message been sent twice anyway, deliver_alert would still send the e-mail once.
+    assert tasks.deliver_alert.apply(args=[alert_id]).get() == {"sent": 0, "failed": 0, "pending": 0}
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+    assert db_session.scalar(select(func.count()).select_from(Delivery)) == 1
+    assert notify.undelivered_alerts(db_session, "AM") == []
