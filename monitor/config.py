@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = 10.0
     notify_attempts: int = 3
     notify_backoff_s: float = 2.0
+    # A delivery claimed this long ago with no outcome recorded lost its worker: it counts as a failed
+    # attempt and is claimed again. Keep it above the longest delivery round (all of one alert's sends).
+    notify_claim_timeout_s: float = 900.0
     admin_email: str | None = None  # told when an alert cannot be delivered
 
     http_timeout_s: float = 20.0

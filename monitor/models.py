@@ -180,20 +180,30 @@ class Subscriber(Base):
 
 
 class Delivery(Base):
-    """One attempt to deliver one alert to one subscriber over one channel; retries add rows."""
+    """One attempt to deliver one alert to one subscriber over one channel; retries add rows.
+
+    The row is inserted as `sending` before the message goes out (the attempt's claim, unique per
+    alert, subscriber, channel and attempt number), then set to `sent` or `failed`.
+    """
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
-    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    channel: Mapped[str] = mapped_column(String(20))  # email | webhook | admin_email
     attempt: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # sent | failed
+    status: Mapped[str] = mapped_column(String(20))  # sending | sent | failed
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # when claimed
 
-    __table_args__ = (Index("ix_deliveries_alert", "alert_id", "subscriber_id", "channel"),)
+    __table_args__ = (
+        Index("uq_deliveries_attempt", "alert_id", "subscriber_id", "channel", "attempt", unique=True),
+        # The admin note has no subscriber, and NULLs never conflict in the key above (nor may they: a
+        # deleted subscriber's rows turn NULL); its attempts get a key of their own.
+        Index("uq_deliveries_admin_attempt", "alert_id", "attempt", unique=True,
+              postgresql_where=text("channel = 'admin_email'"), sqlite_where=text("channel = 'admin_email'")),
+    )
 
 
 class ReportRun(Base):

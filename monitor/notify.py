@@ -3,30 +3,40 @@
 Each alert goes to the active subscribers of its country whose minimum severity it reaches, by
 e-mail and (if they set one) webhook; when an alert escalates, the subscribers its new severity
 admits get it once. Every attempt leaves a `Delivery` row, and the rows are the whole state: a
-(subscriber, channel) with a sent row is done, one with `notify_attempts` failed rows has given up
-(the admin address is then told, once per alert), any other is pending. A delivery round makes one
-attempt per pending channel; the task retries the round later (Celery countdown with exponential
-backoff), so no one waits inside a transaction. Webhook bodies are signed:
+(subscriber, channel) with a sent row is done, one with a sending row is in a round's hands, one with
+`notify_attempts` failed rows has given up (the admin address is then told, once per alert), any
+other is pending.
+
+A delivery round first claims what is pending: it inserts each attempt as a `sending` row under a
+unique (alert, subscriber, channel, attempt) key and commits, and sends only the attempts it inserted.
+So rounds that overlap (a check escalating an alert while the first round is under way, a redelivered
+task, beat resending an alert whose delivery is still queued) never send one message twice. Each
+outcome is then recorded on its row. A claim still `sending` after `notify_claim_timeout_s` lost its
+worker: the next round records it as failed and claims the next attempt (beat's resend brings that
+round). A round makes one attempt per pending channel; the task retries the round later (Celery
+countdown with exponential backoff), so no one waits inside a transaction. Webhook bodies are signed:
 `X-Vigil-Signature: sha256=HMAC(secret, "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
 import smtplib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
 import httpx
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.alerts import AlertText, describe_alert
 from monitor.config import Settings
+from monitor.db import insert_for
 from monitor.models import Alert, Delivery, Subscriber
 from monitor.spikes import SEVERITIES
 
@@ -106,12 +116,17 @@ def recipients(session: Session, alert: Alert) -> list[Subscriber]:
 
 
 def undelivered_alerts(session: Session, country: str) -> list[int]:
-    """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted.
+    """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted,
+    or with an attempt still claimed (`sending`).
 
     These are the alerts whose delivery message was lost (sent after a commit that a failed send or a
-    lost worker cut off); one query, no alert text. A channel with a failed attempt is left to the
-    delivery task's own retries. `deliver_alert` still decides what is sent.
+    lost worker cut off), and those whose round may have lost its worker mid-send; no alert text. A
+    channel with a failed attempt is left to the delivery task's own retries. `deliver_alert` still
+    decides what is sent: nothing while a claim is younger than `notify_claim_timeout_s`.
     """
+    claimed = set(session.scalars(
+        select(Delivery.alert_id).join(Alert, Alert.id == Delivery.alert_id)
+        .where(Alert.country == country, Alert.status.in_(("open", "acknowledged")), Delivery.status == "sending")))
     rows = session.execute(
         select(Alert.id, Alert.severity, Subscriber.id, Subscriber.countries, Subscriber.min_severity,
                Subscriber.webhook_url, Delivery.channel)
@@ -126,7 +141,8 @@ def undelivered_alerts(session: Session, country: str) -> list[int]:
         if _admits(country, severity, countries, min_severity):
             wanted[(alert_id, sub_id)] = {"email", "webhook"} if webhook_url else {"email"}  # as pending_deliveries
             tried.setdefault((alert_id, sub_id), set()).add(channel)
-    return sorted({alert_id for (alert_id, sub), channels in wanted.items() if channels - tried[(alert_id, sub)]})
+    return sorted(claimed | {alert_id for (alert_id, sub), channels in wanted.items()
+                             if channels - tried[(alert_id, sub)]})
 
 
 @dataclass(frozen=True)
@@ -140,51 +156,114 @@ class Outgoing:
     to: str  # an e-mail address or a webhook URL
     text: AlertText
     webhook_format: str = "json"
+    delivery_id: int | None = None  # the row that claims it, once claimed
 
 
-def _tally(session: Session, alert_id: int) -> tuple[set[tuple[int | None, str]], dict[tuple[int | None, str], int]]:
-    """(subscriber, channel) pairs already sent, and the failed attempts of each pair."""
-    sent: set[tuple[int | None, str]] = set()
-    failed: dict[tuple[int | None, str], int] = {}
-    for sub_id, channel, status, n in session.execute(
-            select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count())
+@dataclass
+class _Pair:
+    """The attempts so far of one (subscriber, channel) of an alert."""
+
+    sent: bool = False
+    sending: bool = False  # claimed by a round that has not recorded the outcome yet
+    failed: int = 0
+    last: int = 0  # the highest attempt number used
+
+    def pending(self, limit: int) -> bool:
+        return not self.sent and not self.sending and self.failed < limit
+
+
+def _tally(session: Session, alert_id: int) -> dict[tuple[int | None, str], _Pair]:
+    """The attempts of each (subscriber, channel) of an alert."""
+    pairs: dict[tuple[int | None, str], _Pair] = {}
+    for sub_id, channel, status, n, last in session.execute(
+            select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count(), func.max(Delivery.attempt))
             .where(Delivery.alert_id == alert_id)
             .group_by(Delivery.subscriber_id, Delivery.channel, Delivery.status)):
+        pair = pairs.setdefault((sub_id, channel), _Pair())
+        pair.last = max(pair.last, last)
         if status == "sent":
-            sent.add((sub_id, channel))
+            pair.sent = True
+        elif status == "sending":
+            pair.sending = True
         else:
-            failed[(sub_id, channel)] = n
-    return sent, failed
+            pair.failed += n
+    return pairs
 
 
 def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> list[Outgoing]:
-    """What is still to send for an alert: every (recipient, channel) neither sent nor given up, and
-    the admin note once some channel has given up."""
+    """What is still to send for an alert: every (recipient, channel) neither sent, claimed by a round
+    nor given up, and the admin note once some channel has given up."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         return []
-    sent, failed = _tally(session, alert_id)
+    pairs = _tally(session, alert_id)
     limit = settings.notify_attempts
     todo: list[tuple[int | None, str, str, str]] = []
     for sub in recipients(session, alert):
         todo.append((sub.id, "email", sub.email, "json"))
         if sub.webhook_url:
             todo.append((sub.id, "webhook", sub.webhook_url, sub.webhook_format or "json"))
-    given_up = [(s, c) for s, c, _, _ in todo if (s, c) not in sent and failed.get((s, c), 0) >= limit]
-    todo = [t for t in todo if (t[0], t[1]) not in sent and failed.get((t[0], t[1]), 0) < limit]
+    state = {(s, c): pairs.get((s, c), _Pair()) for s, c, _, _ in todo}
+    given_up = [(s, c) for s, c, _, _ in todo if not state[s, c].sent and state[s, c].failed >= limit]
+    todo = [t for t in todo if state[t[0], t[1]].pending(limit)]
     out: list[Outgoing] = []
     if todo:
         text = describe_alert(session, alert)
-        out = [Outgoing(alert_id, s, c, failed.get((s, c), 0) + 1, to, text, fmt) for s, c, to, fmt in todo]
-    admin = (None, "admin_email")
-    if given_up and settings.admin_email and admin not in sent and failed.get(admin, 0) < limit:
+        # The next attempt number, never one already used: the claim's unique key depends on it.
+        out = [Outgoing(alert_id, s, c, state[s, c].last + 1, to, text, fmt) for s, c, to, fmt in todo]
+    admin = pairs.get((None, "admin_email"), _Pair())
+    if given_up and settings.admin_email and admin.pending(limit):
         note = AlertText(
             f"[Vigil admin] alert #{alert.id} could not be delivered",
             f"Alert #{alert.id} ({alert.country}, {alert.severity}) failed {limit} times to "
             + ", ".join(f"subscriber #{s} by {c}" for s, c in given_up) + ". See `deliveries` for the errors.",
             {"alert_id": alert.id, "given_up": [{"subscriber_id": s, "channel": c} for s, c in given_up]})
-        out.append(Outgoing(alert_id, None, "admin_email", failed.get(admin, 0) + 1, settings.admin_email, note))
+        out.append(Outgoing(alert_id, None, "admin_email", admin.last + 1, settings.admin_email, note))
     return out
+
+
+def expire_claims(session: Session, alert_id: int, settings: Settings, now: dt.datetime) -> int:
+    """Record as failed the alert's attempts claimed more than `notify_claim_timeout_s` before `now` and
+    still `sending`: their worker was lost, and the attempt counts towards the limit."""
+    stale = now - dt.timedelta(seconds=settings.notify_claim_timeout_s)
+    expired = session.execute(
+        update(Delivery)
+        .where(Delivery.alert_id == alert_id, Delivery.status == "sending", Delivery.created_at < stale)
+        .values(status="failed",
+                error=f"claim expired: no outcome recorded within {settings.notify_claim_timeout_s:g} s")
+        .returning(Delivery.subscriber_id, Delivery.channel, Delivery.attempt)
+        .execution_options(synchronize_session="fetch")
+    ).all()
+    for sub_id, channel, attempt in expired:
+        log.warning("delivery_claim_expired", alert_id=alert_id, subscriber_id=sub_id, channel=channel,
+                    attempt=attempt)
+    return len(expired)
+
+
+def claim(session: Session, outgoing: list[Outgoing], now: dt.datetime) -> list[Outgoing]:
+    """Insert each attempt as a `sending` row; return the ones this call inserted, each with its row id.
+
+    The others' keys were taken first by another round, which sends them. Commit the claims before
+    sending, so that every other round sees them.
+    """
+    claimed = []
+    for out in outgoing:
+        delivery_id = session.execute(
+            insert_for(session, Delivery.__table__)
+            .values(alert_id=out.alert_id, subscriber_id=out.subscriber_id, channel=out.channel,
+                    attempt=out.attempt, status="sending", created_at=now)
+            .on_conflict_do_nothing()  # either key: a subscriber's attempt or the admin note's
+            .returning(Delivery.__table__.c.id)
+        ).scalar()
+        if delivery_id is not None:
+            claimed.append(replace(out, delivery_id=delivery_id))
+    return claimed
+
+
+def claim_deliveries(session: Session, alert_id: int, settings: Settings, now: dt.datetime) -> list[Outgoing]:
+    """Expire lost claims, then claim what is pending: the messages this round alone is to send."""
+    expire_claims(session, alert_id, settings, now)  # a write first: SQLite then takes its lock up front
+    return claim(session, pending_deliveries(session, alert_id, settings), now)
 
 
 def send(settings: Settings, out: Outgoing) -> str | None:
@@ -200,11 +279,14 @@ def send(settings: Settings, out: Outgoing) -> str | None:
 
 
 def record_attempts(session: Session, results: list[tuple[Outgoing, str | None]], settings: Settings) -> dict[str, int]:
-    """One Delivery row per attempt; {"sent": n, "failed": n}."""
+    """Set each claimed attempt's row to sent or failed; {"sent": n, "failed": n}."""
     sent = failed = 0
     for out, error in results:
-        session.add(Delivery(alert_id=out.alert_id, subscriber_id=out.subscriber_id, channel=out.channel,
-                             attempt=out.attempt, status="failed" if error else "sent", error=error))
+        if out.delivery_id is None:
+            raise ValueError("only claimed attempts are recorded: see claim_deliveries")
+        # By id alone: if a slow round's claim expired meanwhile, what really happened still wins.
+        session.execute(update(Delivery).where(Delivery.id == out.delivery_id)
+                        .values(status="failed" if error else "sent", error=error))
         if error is None:
             sent += 1
             continue
@@ -223,10 +305,12 @@ def retry_countdown(settings: Settings, retries: int) -> float:
     return settings.notify_backoff_s * 2 ** retries
 
 
-def deliver_alert(session: Session, alert_id: int, settings: Settings) -> dict[str, int]:
+def deliver_alert(session: Session, alert_id: int, settings: Settings,
+                  now: dt.datetime | None = None) -> dict[str, int]:
     """One delivery round in one session (the CLI's and the tests' path; the task splits it so that
     nothing is sent inside a transaction): {"sent", "failed", "pending"}, pending being what a later
-    round still has to try."""
-    results = [(out, send(settings, out)) for out in pending_deliveries(session, alert_id, settings)]
+    round still has to try (not what another round has claimed)."""
+    claimed = claim_deliveries(session, alert_id, settings, now or dt.datetime.now(dt.timezone.utc))
+    results = [(out, send(settings, out)) for out in claimed]
     summary = record_attempts(session, results, settings)
     return summary | {"pending": len(pending_deliveries(session, alert_id, settings))}

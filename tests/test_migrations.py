@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
-from sqlalchemy import create_engine, inspect
+import pytest
+from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from alembic import command
 from migrations import alembic_config
+from monitor.models import Alert, Delivery, Subscriber
 from tests.conftest import create_database, drop_database
 
 
@@ -39,4 +44,68 @@ def test_migrations_run_on_sqlite(tmp_path):
     command.downgrade(cfg, "base")
     engine = create_engine(url)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path, pg_admin_url, pytestconfig):
+    """A new, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'v.db'}"
+        return
+    name = f"vigil_migr9_{getattr(pytestconfig, 'workerinput', {}).get('workerid', 'main')}_{os.getpid()}"
+    yield create_database(pg_admin_url, name)
+    drop_database(pg_admin_url, name)
+
+
+def test_0009_renumbers_repeated_attempts_and_its_downgrade_ends_claims(empty_url):
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0008")
+    engine = create_engine(empty_url)
+    day = dt.date(2024, 2, 1)
+    deliveries = Delivery.__table__
+    with Session(engine) as session, session.begin():
+        alert = Alert(country="AM", kind="spike", metric="m", severity="high", started_on=day, last_seen_on=day,
+                      observed=30, expected=6, score=9.5)
+        sub = Subscriber(email="ngo@example.org", countries=["AM"])
+        session.add_all([alert, sub])
+        session.flush()
+        ids = alert.id, sub.id
+        # Two overlapping rounds each recorded attempt 1: of the subscriber's e-mail and of the admin note;
+        # a deleted subscriber's rows (NULL) never conflict and are left alone.
+        session.execute(insert(deliveries), [
+            {"alert_id": alert.id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert.id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert.id, "subscriber_id": sub.id, "channel": "webhook", "attempt": 1, "status": "failed"},
+            {"alert_id": alert.id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert.id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert.id, "subscriber_id": None, "channel": "email", "attempt": 1, "status": "failed"},
+            {"alert_id": alert.id, "subscriber_id": None, "channel": "email", "attempt": 1, "status": "failed"},
+        ])
+
+    def rows():
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(deliveries.c.subscriber_id, deliveries.c.channel,
+                                                          deliveries.c.attempt, deliveries.c.status)
+                                                   .order_by(deliveries.c.id))]
+
+    command.upgrade(cfg, "head")
+    alert_id, sub_id = ids
+    assert rows() == [(sub_id, "email", 1, "sent"), (sub_id, "email", 2, "sent"), (sub_id, "webhook", 1, "failed"),
+                      (None, "admin_email", 1, "sent"), (None, "admin_email", 2, "sent"),
+                      (None, "email", 1, "failed"), (None, "email", 1, "failed")]
+    claim = {"alert_id": alert_id, "subscriber_id": sub_id, "channel": "webhook", "attempt": 2, "status": "sending"}
+    with engine.begin() as conn:
+        conn.execute(insert(deliveries), [claim])
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(insert(deliveries), [claim])  # the key: one round per attempt
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(insert(deliveries), [{"alert_id": alert_id, "subscriber_id": None,
+                                               "channel": "admin_email", "attempt": 2, "status": "sending"}])
+        # Other channels with NULL subscribers are outside the admin note's key.
+        conn.execute(insert(deliveries), [{"alert_id": alert_id, "subscriber_id": None, "channel": "webhook",
+                                           "attempt": 2, "status": "failed"}] * 2)
+    command.downgrade(cfg, "0008")
+    assert rows()[7] == (sub_id, "webhook", 2, "failed")  # the old code knows sent and failed only
+    assert "ix_deliveries_alert" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
     engine.dispose()

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -20,8 +21,13 @@ from monitor.models import Alert, Delivery, Subscriber
 from monitor.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    claim,
+    claim_deliveries,
     deliver_alert,
+    pending_deliveries,
+    record_attempts,
     retry_countdown,
+    send,
     sign,
     undelivered_alerts,
     verify,
@@ -242,6 +248,140 @@ def test_undelivered_alerts_are_those_with_a_recipient_channel_never_tried(db_se
     alert.status = "resolved"
     db_session.flush()
     assert undelivered_alerts(db_session, "AM") == []
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _finish(session, claimed, settings) -> None:
+    """The rest of a round whose claims were taken earlier: send them, record the outcomes."""
+    record_attempts(session, [(out, send(settings, out)) for out in claimed], settings)
+
+
+def test_overlapping_rounds_send_one_message_per_recipient_and_channel(db_session, smtp, webhook):
+    port, inbox = smtp
+    url, receiver = webhook
+    settings = _settings(port)
+    alert = _alert(db_session)
+    a = _subscriber(db_session, "a@example.org", webhook_url=url)
+    b = _subscriber(db_session, "b@example.org")
+    read_early = pending_deliveries(db_session, alert.id, settings)  # round C reads before anyone claims
+    round_a = claim_deliveries(db_session, alert.id, settings, _now())  # round A claims, then starts sending
+    assert [(o.subscriber_id, o.channel, o.attempt) for o in round_a] == [
+        (a.id, "email", 1), (a.id, "webhook", 1), (b.id, "email", 1)]
+    # Round B runs whole meanwhile (an escalation, a redelivered task, beat's resend): all is claimed.
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
+    assert claim(db_session, read_early, _now()) == []  # round C loses on the unique key
+    assert inbox.messages == [] and receiver.requests == []
+    _finish(db_session, round_a, settings)
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
+    assert sorted(m[1] for m in inbox.messages) == [["a@example.org"], ["b@example.org"]]
+    assert len(receiver.requests) == 1
+    assert _deliveries(db_session, alert.id) == [
+        (a.id, "email", 1, "sent"), (a.id, "webhook", 1, "sent"), (b.id, "email", 1, "sent")]
+
+
+def test_the_admin_note_is_claimed_once(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session)
+    _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
+    settings = _settings(port, admin_email="ops@example.org")
+    for _ in range(3):
+        deliver_alert(db_session, alert.id, settings)  # the webhook gives up on its third failure
+    [note] = claim_deliveries(db_session, alert.id, settings, _now())
+    assert (note.channel, note.attempt) == ("admin_email", 1)
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
+    _finish(db_session, [note], settings)
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"], ["ops@example.org"]]
+
+
+def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(db_session, smtp):
+    port, inbox = smtp
+    settings = _settings(port)
+    alert = _alert(db_session)
+    sub = _subscriber(db_session, "ngo@example.org")
+    claimed_at = _now()
+    [lost] = claim_deliveries(db_session, alert.id, settings, claimed_at)  # then its worker is lost
+    timeout = dt.timedelta(seconds=settings.notify_claim_timeout_s)
+    # Within the timeout the round may still be sending: a redelivered task leaves it alone ...
+    assert deliver_alert(db_session, alert.id, settings, now=claimed_at + timeout - dt.timedelta(seconds=1)) == {
+        "sent": 0, "failed": 0, "pending": 0}
+    assert undelivered_alerts(db_session, "AM") == [alert.id]  # ... and beat keeps coming back for it
+    assert inbox.messages == []
+    # Past it, the claim is recorded as a failed attempt and the next attempt is claimed and sent.
+    assert deliver_alert(db_session, alert.id, settings, now=claimed_at + timeout + dt.timedelta(seconds=1)) == {
+        "sent": 1, "failed": 0, "pending": 0}
+    assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "failed"), (sub.id, "email", 2, "sent")]
+    assert db_session.scalar(select(Delivery.error).where(Delivery.id == lost.delivery_id)).startswith(
+        "claim expired")
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+    assert undelivered_alerts(db_session, "AM") == []
+    # Had the first round been slow rather than lost, its outcome is still recorded.
+    record_attempts(db_session, [(lost, None)], settings)
+    assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "sent"), (sub.id, "email", 2, "sent")]
+
+
+def test_an_escalation_during_a_round_reaches_the_newly_admitted_subscriber_once(db_session, smtp):
+    port, inbox = smtp
+    settings = _settings(port)
+    alert = _alert(db_session, severity="warning")
+    _subscriber(db_session, "all@example.org", min_severity="warning")
+    _subscriber(db_session, "high@example.org", min_severity="high")
+    round_a = claim_deliveries(db_session, alert.id, settings, _now())  # the round for the opened alert
+    alert.severity = "high"  # a check escalates it while round A is still sending
+    db_session.flush()
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 1, "failed": 0, "pending": 0}
+    _finish(db_session, round_a, settings)
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
+    assert [m[1] for m in inbox.messages] == [["high@example.org"], ["all@example.org"]]
+    assert "Subject: [Vigil high]" in inbox.messages[0][2] and "Subject: [Vigil warning]" in inbox.messages[1][2]
+
+
+def test_a_failed_attempt_is_claimed_again_by_a_later_round(db_session, smtp):
+    port, inbox = smtp
+    settings = _settings(port)
+    alert = _alert(db_session)
+    sub = _subscriber(db_session, "ngo@example.org")
+    round_a = claim_deliveries(db_session, alert.id, settings, _now())
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
+    _finish(db_session, round_a, _settings(_free_port()))  # round A's SMTP server is away
+    assert [(o.attempt, o.channel) for o in pending_deliveries(db_session, alert.id, settings)] == [(2, "email")]
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 1, "failed": 0, "pending": 0}  # its retry
+    assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "failed"), (sub.id, "email", 2, "sent")]
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+
+
+def test_claims_hold_on_sqlite(tmp_path, smtp):
+    from sqlalchemy.orm import sessionmaker
+
+    from migrations import alembic_config
+    from monitor.db import make_engine
+
+    port, inbox = smtp
+    settings = _settings(port, data_dir=tmp_path)  # the embedded default: SQLite in the data dir
+    command.upgrade(alembic_config(settings.sqlalchemy_url), "head")
+    engine = make_engine(settings.sqlalchemy_url)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    try:
+        with sessions.begin() as session:
+            alert_id = _alert(session).id
+            a, b = (_subscriber(session, f"{n}@example.org").id for n in "ab")
+        claimed_at = _now()
+        with sessions.begin() as session:
+            round_a = claim_deliveries(session, alert_id, settings, claimed_at)
+        assert [o.subscriber_id for o in round_a] == [a, b]
+        with sessions.begin() as session:
+            assert deliver_alert(session, alert_id, settings) == {"sent": 0, "failed": 0, "pending": 0}
+        with sessions.begin() as session:  # round A's worker was lost; a later round takes over
+            later = claimed_at + dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
+            assert deliver_alert(session, alert_id, settings, now=later) == {"sent": 2, "failed": 0, "pending": 0}
+        with sessions.begin() as session:
+            assert _deliveries(session, alert_id) == [(a, "email", 1, "failed"), (b, "email", 1, "failed"),
+                                                      (a, "email", 2, "sent"), (b, "email", 2, "sent")]
+        assert sorted(m[1] for m in inbox.messages) == [["a@example.org"], ["b@example.org"]]
+    finally:
+        engine.dispose()
 
 
 def test_the_task_retries_with_celery_and_never_sends_inside_a_transaction(db_session, smtp, webhook, monkeypatch):

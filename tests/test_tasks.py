@@ -151,3 +151,43 @@ def test_a_lost_delivery_is_resent_by_beat_until_tried_never_by_rollup_checks(db
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
     assert db_session.scalar(select(func.count()).select_from(Delivery)) == 1
     assert notify.undelivered_alerts(db_session, "AM") == []
+
+
+def _subscribed_alert(db_session, tmp_path, port):
+    """An open alert on AM, its one subscriber, and Settings that reach the test's SMTP server."""
+    subscriber = _spike(db_session)
+    settings = _use(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, smtp_from="vigil@test")
+    [alert_id] = alerts.check_spikes(db_session, "AM", SPIKE_DAY, alerts.spike_params(settings))
+    return alert_id, subscriber, settings
+
+
+def test_overlapping_delivery_tasks_send_one_email(db_session, tasks, monkeypatch, smtp, tmp_path):  # noqa: F811
+    port, inbox = smtp
+    alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
+    # Task A commits its claim and starts sending ...
+    with tasks.sessions().begin() as session:
+        round_a = notify.claim_deliveries(session, alert_id, settings, dt.datetime.now(dt.timezone.utc))
+    # ... while beat finds the claim open and sends a second task, which runs whole and sends nothing.
+    calls = _sends(monkeypatch, tasks.deliver_alert)
+    assert tasks.check_spikes.apply(args=["AM", SPIKE_DAY.isoformat()], kwargs={"resend": True}).get() == [alert_id]
+    assert calls == [alert_id]
+    assert tasks.deliver_alert.apply(args=[alert_id]).get() == {"sent": 0, "failed": 0, "pending": 0}
+    assert inbox.messages == []
+    with tasks.sessions().begin() as session:  # task A ends its round
+        notify.record_attempts(session, [(out, notify.send(settings, out)) for out in round_a], settings)
+    assert tasks.deliver_alert.apply(args=[alert_id]).get() == {"sent": 0, "failed": 0, "pending": 0}
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+    assert [(d.subscriber_id, d.attempt, d.status) for d in db_session.scalars(select(Delivery))] == [
+        (subscriber.id, 1, "sent")]
+
+
+def test_a_delivery_task_takes_over_a_stale_claim(db_session, tasks, smtp, tmp_path):  # noqa: F811
+    port, inbox = smtp
+    alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
+    lost_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
+    with tasks.sessions().begin() as session:  # a round whose worker was lost mid-send, long ago
+        notify.claim_deliveries(session, alert_id, settings, lost_at)
+    assert tasks.deliver_alert.apply(args=[alert_id]).get() == {"sent": 1, "failed": 0, "pending": 0}
+    assert [(d.attempt, d.status) for d in db_session.scalars(select(Delivery).order_by(Delivery.id))] == [
+        (1, "failed"), (2, "sent")]
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]

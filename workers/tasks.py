@@ -136,8 +136,9 @@ def check_spikes(self, country: str, until: str | None = None, resend: bool = Fa
 
     A retry, and beat's periodic check (`resend`), also send on the country's alerts that some recipient
     was never tried for: an earlier run committed them, then its send failed or its worker was lost.
-    The checks sent after each rollup do not, or they would resend alerts whose delivery is still queued
-    or under way, and two overlapping deliver_alert rounds of one alert both send (nothing claims them).
+    The checks sent after each rollup do not: during a burst they would queue a delivery round every few
+    seconds for alerts whose delivery is still queued or under way (claims keep those rounds from sending
+    twice, but they are wasted work).
     """
     _bind(self, country=country)
     params = alerts.spike_params(get_settings())
@@ -154,16 +155,27 @@ def check_spikes(self, country: str, until: str | None = None, resend: bool = Fa
 
 @app.task(bind=True, **RETRY)
 def deliver_alert(self, alert_id: int) -> dict:
-    """One delivery round for an alert: read what is pending, send it with no transaction open,
-    record each attempt; retry later (exponential backoff) while something is still pending."""
+    """One delivery round for an alert: claim what is pending and commit, send only what this round
+    claimed with no transaction open, record each outcome; retry later (exponential backoff) while
+    something is still pending.
+
+    The claims are committed before any send, so an overlapping round (an escalation, a redelivery,
+    beat's resend) sends nothing that this one claimed. What another round has claimed is left to it.
+    """
     _bind(self, alert_id=alert_id)
     s = get_settings()
     with sessions().begin() as session:
-        outgoing = notify.pending_deliveries(session, alert_id, s)
-    results = [(out, notify.send(s, out)) for out in outgoing]
-    with sessions().begin() as session:
-        summary = notify.record_attempts(session, results, s)
-        pending = len(notify.pending_deliveries(session, alert_id, s)) if summary["failed"] else 0
+        claimed = notify.claim_deliveries(session, alert_id, s, dt.datetime.now(dt.timezone.utc))
+    summary = {"sent": 0, "failed": 0}
+    for out in claimed:
+        error = notify.send(s, out)
+        with sessions().begin() as session:  # each at once: a lost worker leaves at most one claim unrecorded
+            counts = notify.record_attempts(session, [(out, error)], s)
+        summary = {key: summary[key] + counts[key] for key in summary}
+    pending = 0
+    if summary["failed"]:
+        with sessions().begin() as session:
+            pending = len(notify.pending_deliveries(session, alert_id, s))
     if pending:
         # Every round adds a failed row or a sent one, so the rounds end on their own.
         raise self.retry(countdown=notify.retry_countdown(s, self.request.retries),
