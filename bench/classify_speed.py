@@ -1,6 +1,6 @@
 """Benchmark: posts/s and peak RSS of Model.predict on 100,000 synthetic ~200-character posts, on one core.
 
-Run: .venv/bin/python bench/classify_speed.py [--model DIR] [--posts N]
+Run: .venv/bin/python bench/classify_speed.py [--model DIR] [--posts N] [--corpus own|small] [--stages]
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ WORDS = {
     "hy": ("կառավարությունը հայտարարեց նոր զեկույց դրոններ նավթ Բաքու Իսրայել Ադրբեջան Հայաստան բանակցություններ "
            "նախարար այց գներ շուկա եղանակ ֆուտբոլ քաղաք ընտրություններ դպրոց համայնք տոն թանգարան").split(),
 }
+LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-def synthetic_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+def small_vocabulary_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Posts of random words from ~40 per language (the figure earlier sessions quoted; every word cache-hot)."""
     rng = random.Random(seed)
     texts, langs = [], []
     for _ in range(n):
@@ -40,11 +42,42 @@ def synthetic_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     return texts, langs
 
 
+def own_text_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Posts of ~200 characters joined from the project's own sentences (background corpus 90%, seed examples
+    10%, so some are flagged) in en/ru/hy/de, each with a random @handle and #tag no cache has seen."""
+    from classifiers.background import background_sentences
+    from classifiers.data import seed_rows
+
+    rng = random.Random(seed)
+    by_lang: dict[str, tuple[list[str], list[str]]] = {}
+    seeds = seed_rows()
+    for lang in ("en", "ru", "hy", "de"):
+        by_lang[lang] = (background_sentences(lang, 2000), [r["text"] for r in seeds if r["lang"] == lang])
+    texts, langs = [], []
+    for _ in range(n):
+        lang = rng.choice(("en", "en", "ru", "hy", "de"))
+        neutral, hostile = by_lang[lang]
+        handle = "".join(rng.choices(LETTERS, k=9))
+        parts = [f"@{handle}"]
+        while sum(len(p) + 1 for p in parts) < 170:
+            parts.append(rng.choice(hostile if rng.random() < 0.1 else neutral))
+        parts.append("#" + "".join(rng.choices(LETTERS, k=7)))
+        texts.append(" ".join(parts))
+        langs.append(lang)
+    return texts, langs
+
+
+CORPORA = {"own": own_text_posts, "small": small_vocabulary_posts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model directory (default: packaged)")
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--stages", action="store_true", help="also time each stage alone on 20,000 posts")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="own",
+                        help="own: sentences of the project's background corpus and seeds, with unseen handles "
+                             "and tags (default); small: ~40 words per language, as measured before")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -52,13 +85,13 @@ def main() -> None:
     from classifiers.artifacts import load_model
 
     model = load_model(args.model)
-    texts, langs = synthetic_posts(args.posts)
+    texts, langs = CORPORA[args.corpus](args.posts)
     model.predict(texts[:1000], langs[:1000])  # warm-up
     start = time.perf_counter()
     preds = model.predict(texts, langs)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"model {model.version}: {len(texts)} posts (mean {sum(map(len, texts)) / len(texts):.0f} chars) "
+    print(f"model {model.version}, corpus {args.corpus}: {len(texts)} posts (mean {sum(map(len, texts)) / len(texts):.0f} chars) "
           f"in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} posts/s on one core; "
           f"flagged {sum(p.antisemitic for p in preds)}; peak RSS {peak_mb:.0f} MB")
     if args.stages:

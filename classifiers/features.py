@@ -172,11 +172,43 @@ class WordNgramHasher(RawTextTransformer):
         return {k: v for k, v in self.__dict__.items() if k not in _WORD_CACHES}
 
 
+# The char n-gram hash: multiply-xor over the gram's code points, then the splitmix64 finaliser, in uint64
+# arithmetic that wraps. numpy computes it for every gram of a batch at once; `gram_column` is the same for one.
+_GRAM_SEED = np.uint64(0x9E3779B97F4A7C15)
+_GRAM_MULTIPLIER = np.uint64(0x100000001B3)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_U64 = 2**64 - 1
+
+
+def _finalise(h: np.ndarray) -> np.ndarray:
+    h ^= h >> np.uint64(30)
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def gram_column(gram: str, n_features: int) -> int:
+    """The column CharNgramHasher gives one char n-gram, computed in plain Python (the reference)."""
+    h = ord(gram[0]) ^ int(_GRAM_SEED)
+    for ch in gram[1:]:
+        h = ((h * int(_GRAM_MULTIPLIER)) & _U64) ^ ord(ch)
+    h ^= len(gram)
+    h ^= h >> 30
+    h = (h * int(_MIX1)) & _U64
+    h ^= h >> 27
+    h = (h * int(_MIX2)) & _U64
+    h ^= h >> 31
+    return h % n_features
+
+
 class CharNgramHasher(RawTextTransformer):
     """Counts of the char n-grams of each space-padded word, hashed into `n_features` columns.
 
-    Stateless (no fit needed). Words repeat across posts, so each word's hashed n-grams are memoised in a
-    bounded per-process cache, which is a speed-up only and never pickled.
+    Stateless (no fit needed), no cache: the grams of a batch's distinct words are hashed together in numpy
+    (a few operations per code point), so a post full of words never seen before (handles, tags, names)
+    costs little more than one of common words.
     """
 
     def __init__(self, ngram_range: tuple[int, int] = (2, 5), n_features: int = 2**18):
@@ -186,46 +218,41 @@ class CharNgramHasher(RawTextTransformer):
     def fit(self, X, y=None):  # noqa: N803
         return self
 
-    def _word_columns(self, word: str) -> tuple[int, ...]:
+    def word_rows(self, words: Sequence[str]) -> sp.csr_matrix:
+        """(words, n_features) counts of each word's padded char n-grams."""
         lo, hi = self.ngram_range
-        padded = f" {word} "
-        grams = [padded[i:i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
-        if len(padded) < lo:
-            grams = [padded]
-        return tuple(murmurhash3_32(g, positive=True) % self.n_features for g in grams)
+        if not words:
+            return sp.csr_matrix((0, self.n_features))
+        codes = np.frombuffer("".join([f" {w} " for w in words]).encode("utf-32-le"), dtype=np.uint32)
+        codes = codes.astype(np.uint64)
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
+        word_of = np.repeat(np.arange(len(words), dtype=np.int32), lengths)
+        room = np.arange(len(codes), dtype=np.int64)  # code points left in the padded word from each position
+        room -= np.repeat(np.cumsum(lengths), lengths)
+        np.negative(room, out=room)
+        h = codes ^ _GRAM_SEED
+        rows, cols = [], []
+        for n in range(1, hi + 1):
+            if n > 1:
+                h = h[:-1] * _GRAM_MULTIPLIER  # h[i] now hashes codes[i : i + n]
+                h ^= codes[n - 1:]
+            if n >= lo:
+                whole = room[:len(h)] >= n  # the gram stays inside its padded word
+                g = _finalise(h[whole] ^ np.uint64(n))
+                rows.append(word_of[:len(h)][whole])
+                cols.append(g % np.uint64(self.n_features))
+        row, col = np.concatenate(rows), np.concatenate(cols).astype(np.int32)
+        return sp.csr_matrix((np.ones(len(row)), (row, col)), shape=(len(words), self.n_features))
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
         batch = split_texts(X)
-        cache = _cached(self, "_cache")
-        per_word = []
-        for word in batch.words:
-            cols = cache.get(word)
-            if cols is None:
-                cols = cache[word] = self._word_columns(word)
-            per_word.append(cols)
-        return word_counts(batch) @ _rows_matrix(per_word, self.n_features)
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_cache"}
+        return word_counts(batch) @ self.word_rows(batch.words)
 
 
 def word_counts(batch: SplitTexts) -> sp.csr_matrix:
     """(texts, distinct words of the batch) occurrence counts."""
     ones = np.ones(len(batch.ids))
     return sp.csr_matrix((ones, (batch.doc, batch.ids)), shape=(len(batch), len(batch.words)))
-
-
-def _rows_matrix(rows: Sequence[Sequence[int]], n_features: int) -> sp.csr_matrix:
-    """One row per sequence, counting its columns (repeats add up in the product that uses it).
-
-    Texts x columns = word counts @ this: scipy's sparse product sums the n-grams of every word occurrence in
-    C, five times faster here than expanding them per text and sorting (doc, column) keys. Its column indices
-    come out unsorted, which nothing downstream needs: the TF-IDF step, the stacking and the linear models
-    only read (index, value) pairs.
-    """
-    flat, starts, lengths = _ragged(rows, np.int32)
-    indptr = np.append(starts, starts[-1:] + lengths[-1:]) if len(rows) else np.zeros(1, dtype=np.int64)
-    return sp.csr_matrix((np.ones(len(flat)), flat, indptr), shape=(len(rows), n_features))
 
 
 # Words (or word starts) that refer to Jews, Israel or Judaism, including coded and slur forms. Nearly every

@@ -121,21 +121,53 @@ def fold_case(text: str) -> str:
     return text.casefold()
 
 
-def normalized_words(text: str) -> list[str]:
-    """The words of `normalize_text(text)`, which joins them with single spaces."""
-    text = fold_case(text)
-    # Each pass is skipped when its marker characters are absent: most posts need only a few.
+def _mask(text: str) -> str:
+    """URLs, e-mail addresses and @mentions replaced by placeholders (each pass skipped without its marker)."""
     if "http" in text or "www." in text:
         text = _URL.sub(URL_TOKEN, text)
     if "@" in text:
         text = _EMAIL.sub(EMAIL_TOKEN, text)
         text = _MENTION.sub(USER_TOKEN, text)
+    return text
+
+
+_MARKERS = ("@", "http", "www.")
+
+
+def _masked_words(words: list[str], text: str) -> list[str]:
+    """`_mask(" ".join(words)).split()` for the words of `text`, masking only the words that hold a marker: none
+    of the three patterns matches whitespace or looks past one, so each word can be masked alone (scanning the
+    whole text costs more). `words` is changed in place."""
+    marked = {i for marker in _MARKERS if marker in text for i, word in enumerate(words) if marker in word}
+    for i in sorted(marked, reverse=True):
+        words[i:i + 1] = _mask(words[i]).split()
+    return words
+
+
+def _normalized_whole(text: str) -> list[str]:
+    """The passes over the whole text, for the rare texts whose patterns may span words: echo brackets
+    `((( x )))` and spaced letters `j e w s`."""
+    text = _mask(text)
     if "(" in text:
         text = _ECHO.sub(lambda m: f"{ECHO_TOKEN}{m.group(1)} ", text)
     words = text.split()
     folded = _FOLDED.fold(words)
     if _FOLDED.may_be_spaced(words):
         folded = _FOLDED.fold(_SPACED.sub(_join_spaced, text).split())
+    return folded
+
+
+def normalized_words(text: str) -> list[str]:
+    """The words of `normalize_text(text)`, which joins them with single spaces."""
+    text = fold_case(text)
+    if "(" in text:
+        return _normalized_whole(text)
+    words = text.split()
+    if "@" in text or "http" in text or "www." in text:
+        words = _masked_words(words, text)
+    folded = _FOLDED.fold(words)
+    if _FOLDED.may_be_spaced(words):
+        return _normalized_whole(text)
     return folded
 
 

@@ -92,11 +92,23 @@ class Taxonomy:
         """Indexes of the triggers that may match a text none of whose words hits their first group."""
         return frozenset(ti for ti, t in enumerate(self.triggers) if not t.keys or "" in t.keys[0].phrase_keys)
 
+    @functools.cached_property
+    def _any_key(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """Every group's exact words, and its word starts and phrase keys: a token matching none has no hit
+        that matters (a group with the "" phrase key is checked whatever its tokens, see checked_without_hits)."""
+        keys = [k for t in self.triggers for k in t.keys]
+        return (frozenset().union(*(k.exact for k in keys)),
+                tuple({p for k in keys for p in (*k.prefixes, *k.phrase_keys) if p}))
+
     def token_hits(self, token: str) -> dict[tuple[int, int], int]:
         hits = self._token_hits.get(token)
         if hits is None:
-            hits = {(ti, gi): h for ti, t in enumerate(self.triggers) for gi, k in enumerate(t.keys)
-                    if (h := k.hit(token))}
+            exact, starts = self._any_key
+            if token not in exact and not token.startswith(starts):  # most tokens: one set and one C-level test
+                hits = {}
+            else:
+                hits = {(ti, gi): h for ti, t in enumerate(self.triggers) for gi, k in enumerate(t.keys)
+                        if (h := k.hit(token))}
             if len(self._token_hits) >= CACHE_WORDS:
                 self._token_hits.clear()
             self._token_hits[token] = hits

@@ -116,21 +116,29 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
                                  [float(r.get("weight", 1.0)) for r in validation])
     everything = fit_rows + validation  # disjoint by construction
     detector = _fit_detector(everything, **params) if refit else probe
-    return Model(
-        detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold,
-        version=version or _version(everything),
+    model = Model(
+        detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold, version=version or "",
         languages=_covered_languages(everything, min_rows_per_language),
         trigger_learner=_fit_trigger_learner(detector, everything),
     )
+    model.version = version or _version(model, everything)
+    return model
 
 
 TOXIGEN_NOTE = {"name": "ToxiGen, human-annotated train split", "licence": "CDLA-Permissive-2.0",
                 "credit": "Hartvigsen, Gabriel, Palangi, Sap, Ray, Kamar (ACL 2022, arXiv:2203.09509), Microsoft"}
 
 
-def _version(rows: list[dict]) -> str:
-    digest = hashlib.sha256("\n".join(sorted(r["text"] for r in rows)).encode("utf-8")).hexdigest()[:8]
-    return f"{dt.date.today():%Y.%m.%d}-{digest}"
+def _version(model: Model, rows: list[dict]) -> str:
+    """Date and a digest of the training texts and of what the fitted model makes of them (scores and categories,
+    rounded): new data, parameters or feature code give a new version, so stored posts are classified again
+    (classification skips the posts this version already labelled). The same training gives the same version."""
+    texts = sorted(r["text"] for r in rows)
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8"))
+    digest.update(np.round(model.scores(texts), 6).tobytes())
+    digest.update("\n".join(model._categories(normalize_batch(texts[:2000]))).encode("utf-8"))
+    digest.update(repr(round(model.threshold, 6)).encode("utf-8"))
+    return f"{dt.date.today():%Y.%m.%d}-{digest.hexdigest()[:8]}"
 
 
 def metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool],

@@ -5,14 +5,13 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.utils import murmurhash3_32
-
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from classifiers.features import (
     _TARGET,
     CharNgramHasher,
     SplitOnceUnion,
+    gram_column,
     SublinearTfidf,
     TargetMention,
     WordNgramHasher,
@@ -24,7 +23,7 @@ TEXTS = [
     "the jews and zionists run it", "", "   ", "a b c", "israel sold drones to azerbaijan",
     "евреи и израиль", "իսրայելը դրոններ է վաճառել", "don't stop-me now, ok? ok!", "x" * 80,
     "ECHOBRACKETS they know URL @USER", "the the the the", "antisemitism #jews anti-semitic",
-    "12 ab_cd __ 1a2b", "the jews and zionists run it",
+    "12 ab_cd __ 1a2b", "𝔍𝔢𝔴 😀 é\u0301 ж", "one-letter a words i o", "the jews and zionists run it",
 ]
 
 
@@ -51,7 +50,7 @@ def test_char_ngrams_count_each_padded_words_grams():
             padded = f" {word} "
             for n in range(2, 6):
                 for i in range(len(padded) - n + 1):
-                    expected[murmurhash3_32(padded[i:i + n], positive=True) % 2**12] += 1
+                    expected[gram_column(padded[i:i + n], 2**12)] += 1
         assert np.array_equal(row, expected)
     sparse = hasher.transform(TEXTS)  # columns may come unsorted, but each (text, column) is stored once
     assert sparse.nnz == np.count_nonzero(matrix)
@@ -60,10 +59,18 @@ def test_char_ngrams_count_each_padded_words_grams():
     assert hasher.transform([]).shape == (0, 2**12)
 
 
+def test_gram_columns_spread_and_depend_on_every_code_point():
+    grams = [f"{a}{b}" for a in "abcdefghijklmnopqrstuvwxyzабвгдеж" for b in " abcdefghijklmnop"]
+    cols = [gram_column(g, 2**18) for g in grams]
+    assert len(set(cols)) >= len(grams) - 2  # 561 grams into 262,144 columns: next to no collisions
+    assert gram_column("ab", 2**18) != gram_column("ba", 2**18) != gram_column(" ab", 2**18)
+    assert all(0 <= gram_column(g, 2**11) < 2**11 for g in grams)
+
+
 def test_target_flag_is_one_when_no_target_is_named():
     flags = TargetMention().transform(TEXTS).toarray().ravel()
     assert flags.tolist() == [float(_TARGET.search(t) is None) for t in TEXTS]
-    assert flags[0] == 0 and flags[1] == 1 and flags[-3] == 0  # "#jews" and "anti-semitic" name a target
+    assert flags[0] == 0 and flags[1] == 1 and flags[11] == 0  # "#jews" and "anti-semitic" name a target
 
 
 def test_features_shape_flag_last_and_rows_depend_only_on_their_text():
@@ -108,12 +115,10 @@ def test_caches_are_bounded(monkeypatch):
 
     monkeypatch.setattr(features_module, "CACHE_WORDS", 5)
     hasher, plain = WordNgramHasher(2**10), WordNgramHasher(2**10).reference()
-    chars = CharNgramHasher((2, 5), 2**10)
     for start in range(0, len(TEXTS), 3):
         batch = TEXTS[start:start + 3]
         assert _same(hasher.transform(batch), plain.transform(batch))
-        chars.transform(batch)
-    assert len(hasher._word_tokens) <= 5 + 3 * 10 and len(chars._cache) <= 5 + 3 * 10
+    assert len(hasher._word_tokens) <= 5 + 3 * 10
     assert len(hasher._pair_cols) <= 5 + 3 * 10
 
 

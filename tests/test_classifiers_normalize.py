@@ -63,3 +63,17 @@ def test_ascii_shortcut_matches_unicode_folding():
     for text in ["Hello WORLD", "a\tb\nc", "x" * 10]:
         assert fold_case(text) == unicodedata.normalize("NFKC", text).casefold()
     assert fold_case("in\u200bvisible ＡＢ") == "invisible ab"
+
+
+def test_word_by_word_masking_equals_the_whole_text_passes():
+    """The fast path masks URLs, e-mails and mentions word by word; the whole-text passes are the reference."""
+    import random
+
+    from classifiers.normalize import _normalized_whole, fold_case, normalized_words
+
+    rng = random.Random(7)
+    parts = ["a", "b", "j", "e", "w", "s", "1", "3", "@", ".", "-", "*", "#", "!", " ", "  ", "\n", "_", "+", "é",
+             "ж", "հ", "http://", "https://t.co/", "www.", "com", "org", "user", "j e w s", "x@y.org"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(0, 24)))
+        assert normalized_words(text) == _normalized_whole(fold_case(text)), text
