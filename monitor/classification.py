@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import String, cast, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_for
@@ -81,3 +82,10 @@ def posts_needing_classification(session: Session, model_version: str, after_id:
         .order_by(Post.id)
         .limit(limit)
     ))
+
+
+def has_trigger(session: Session, trigger: str):
+    """Classification.triggers contains `trigger`: JSONB containment on PostgreSQL, a text match elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(Classification.triggers, JSONB).contains([trigger])
+    return cast(Classification.triggers, String).like(f'%"{trigger}"%')

@@ -5,28 +5,27 @@ in a window against the weeks before it (log-odds with an informative Dirichlet 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.emerging import emerging_terms
+from monitor.classification import has_trigger
 from monitor.models import Classification, Post
 
 MAX_POSTS = 5000  # the most recent antisemitic posts read per window; enough for stable counts
 
 
 def _texts(session: Session, country: str, start: dt.datetime, end: dt.datetime,
-           keep: Callable[[str, list[str]], bool] | None) -> list[str]:
-    rows = session.execute(
-        select(Post.text, Classification.category, Classification.triggers)
-        .join(Classification, Classification.post_id == Post.id)
-        .where(Post.country == country, Classification.antisemitic.is_(True),
-               Post.published_at >= start, Post.published_at < end)
-        .order_by(Post.published_at.desc())
-        .limit(MAX_POSTS)
-    ).all()
-    return [r.text for r in rows if keep is None or keep(r.category, r.triggers or [])]
+           category: str | None, trigger: str | None) -> list[str]:
+    query = (select(Post.text).join(Classification, Classification.post_id == Post.id)
+             .where(Post.country == country, Classification.antisemitic.is_(True),
+                    Post.published_at >= start, Post.published_at < end))
+    if category is not None:
+        query = query.where(Classification.category == category)
+    if trigger is not None:
+        query = query.where(has_trigger(session, trigger))
+    # Filtered before the limit: the most recent MAX_POSTS posts *of this category or trigger*.
+    return list(session.scalars(query.order_by(Post.published_at.desc()).limit(MAX_POSTS)))
 
 
 def emerging_for_country(
@@ -36,15 +35,17 @@ def emerging_for_country(
     end: dt.datetime,
     baseline_start: dt.datetime,
     *,
-    keep: Callable[[str, list[str]], bool] | None = None,
+    category: str | None = None,
+    trigger: str | None = None,
     top: int = 10,
     min_count: int = 3,
 ) -> list[dict]:
-    """Top rising terms of [start, end) against [baseline_start, start); `keep(category, triggers)` filters posts."""
-    target = _texts(session, country, start, end, keep)
+    """Top rising terms of [start, end) against [baseline_start, start), among the antisemitic posts (of
+    `category` and naming `trigger`, when given)."""
+    target = _texts(session, country, start, end, category, trigger)
     if len(target) < min_count:
         return []
-    baseline = _texts(session, country, baseline_start, start, keep)
+    baseline = _texts(session, country, baseline_start, start, category, trigger)
     terms = emerging_terms(target, baseline, min_count=min_count, top=top)
     return [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
             for t in terms]

@@ -62,3 +62,25 @@ def test_too_few_posts_give_no_terms(db_session):
     make_post(db_session, source, MONDAY, NEW, classification=HOSTILE)
     assert emerging_for_country(db_session, "GE", _utc(MONDAY), _utc(MONDAY + dt.timedelta(days=7)),
                                 _utc(MONDAY - dt.timedelta(weeks=4))) == []
+
+
+def test_a_trigger_filter_applies_before_the_post_limit(db_session, monkeypatch):
+    """With more antisemitic posts than MAX_POSTS, the filtered terms still read the posts of that trigger."""
+    from monitor import emerging
+
+    monkeypatch.setattr(emerging, "MAX_POSTS", 3)
+    source = make_source(db_session, country="AM")
+    ties = HOSTILE | {"triggers": ["israel_azerbaijan_ties"]}
+    for week in range(1, 3):
+        for i, text in enumerate(OLD):
+            make_post(db_session, source, MONDAY - dt.timedelta(days=7 * week - i), text, classification=ties)
+    for i in range(3):  # the trigger's posts, early in the window
+        make_post(db_session, source, MONDAY + dt.timedelta(days=i), NEW, classification=ties)
+    for i in range(3, 7):  # more recent posts of no trigger, enough to fill the limit
+        make_post(db_session, source, MONDAY + dt.timedelta(days=i), "the weather talk again", classification=HOSTILE)
+    window = (_utc(MONDAY), _utc(MONDAY + dt.timedelta(days=7)), _utc(MONDAY - dt.timedelta(weeks=2)))
+    filtered = emerging_for_country(db_session, "AM", *window, trigger="israel_azerbaijan_ties")
+    assert "kamikaze drones" in [t["term"] for t in filtered]
+    assert all(t["posts"] <= 3 for t in filtered)  # no post outside the trigger counted
+    by_category = emerging_for_country(db_session, "AM", *window, category="dual_loyalty")
+    assert by_category == []  # no post of that category

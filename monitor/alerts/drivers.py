@@ -78,7 +78,9 @@ def in_metric(metric: str, category: str | None, triggers: list[str] | None) -> 
 def _emerging(session: Session, country: str, metric: str, day: dt.date, top: int = 5) -> list[dict]:
     """Terms whose share among the day's antisemitic posts rose most against the previous weeks'."""
     start = day_start(day)
+    kind, _, key = metric.partition(":")
     terms = emerging_for_country(session, country, start, start + DAY,
                                  start - dt.timedelta(days=LIFT_BASELINE_DAYS),
-                                 keep=lambda category, triggers: in_metric(metric, category, triggers), top=top)
+                                 category=key if kind == "category" else None,
+                                 trigger=key if kind == "trigger" else None, top=top)
     return [{"term": t["term"], "z": t["z"], "posts": t["posts"]} for t in terms]

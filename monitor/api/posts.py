@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import String, cast, select, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.api.deps import Db, Principal, Viewer
 from monitor.api.errors import not_found
+from monitor.classification import has_trigger
 from monitor.labels import disagree, labels_of
 from monitor.models import Classification, Label, Post, Source
 from monitor.privacy import excerpt
@@ -88,13 +88,6 @@ def post_out(post: Post, kind: str, cls: Classification | None, labels: list[Lab
         explanation=explain(cls), labels=[LabelOut.model_validate(lb, from_attributes=True) for lb in labels],
         disputed=disagree(labels),
     )
-
-
-def has_trigger(session: Session, trigger: str):
-    """Classification.triggers contains `trigger`: JSONB containment on PostgreSQL, a text match elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
-        return type_coerce(Classification.triggers, JSONB).contains([trigger])
-    return cast(Classification.triggers, String).like(f'%"{trigger}"%')
 
 
 def find_posts(session: Session, principal: Principal, *, country: str | None = None, category: str | None = None,
