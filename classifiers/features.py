@@ -21,6 +21,7 @@ from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from classifiers.normalize import CACHE_WORDS, RawTextTransformer, SplitTexts, split_texts
+from classifiers.taxonomy import load_taxonomy, tag_batch
 
 # Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -293,8 +294,33 @@ class TargetMention(RawTextTransformer):
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
 
 
-# log(count) + 1 of the small whole counts nearly every entry has, read from a table instead of computed.
-_SUBLINEAR = np.r_[-np.inf, np.log(np.arange(1, 256, dtype=np.float64)) + 1.0]
+class TriggerFlags(RawTextTransformer):
+    """One column per trigger of the packaged taxonomy (the ids known at fit), plus one for "any trigger": which
+    events a normalised text names, by the taxonomy's terms, at `weight`. For the categoriser: blame tied to an
+    event and denial around a remembrance day read differently from the same words without one.
+
+    A trigger added to the YAML after fitting has no column; one removed reads as never named.
+    """
+
+    def __init__(self, weight: float = 0.3):
+        self.weight = weight
+
+    def fit(self, X, y=None):  # noqa: N803
+        self.ids_ = load_taxonomy().ids
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:  # noqa: N803
+        column = {tid: i for i, tid in enumerate(self.ids_)}
+        any_trigger = len(self.ids_)
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, tags in enumerate(tag_batch(split_texts(X), load_taxonomy())):
+            named = [column[t] for t in tags if t in column]
+            if named:
+                rows += [row] * (len(named) + 1)
+                cols += [*named, any_trigger]
+        return sp.csr_matrix((np.full(len(rows), self.weight), (rows, cols)), shape=(len(X), any_trigger + 1))
+
 
 
 class SublinearTfidf(TransformerMixin, BaseEstimator):
@@ -312,14 +338,11 @@ class SublinearTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
         X = X if sp.issparse(X) and X.format == "csr" else sp.csr_matrix(X)
-        data = X.data.astype(np.float64, copy=False)
-        with np.errstate(invalid="ignore"):  # NaN or huge counts cast to garbage, which the equality check rejects
-            whole = data.astype(np.int32)
-        if len(data) and whole.min() >= 0 and whole.max() < len(_SUBLINEAR) and np.array_equal(whole, data):
-            tf = _SUBLINEAR.take(whole)
-        else:
-            with np.errstate(divide="ignore"):
-                tf = np.log(data) + 1.0
+        tf = X.data.astype(np.float64)  # a copy: the input is never changed
+        # log(1) + 1 is 1: only the other counts (a few percent of the entries) need the logarithm.
+        other = tf != 1.0
+        with np.errstate(divide="ignore"):
+            tf[other] = np.log(tf[other]) + 1.0
         tf *= self.idf_.take(X.indices)
         out = sp.csr_matrix((tf, X.indices, X.indptr), shape=X.shape)
         inplace_csr_row_normalize_l2(out)

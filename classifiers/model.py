@@ -19,6 +19,7 @@ from classifiers.features import (
     SplitOnceUnion,
     SublinearTfidf,
     TargetMention,
+    TriggerFlags,
     WordNgramHasher,
     hash_column,
 )
@@ -74,12 +75,14 @@ def make_detector(C: float = 0.5, word_bits: int = 18, char_bits: int = 18, cv: 
 def make_categorizer(C: float = 1.0, word_bits: int = 16, char_bits: int = 16) -> Pipeline:  # noqa: N803
     """Raw text -> one of the seven antisemitism categories (applied only to posts already flagged).
 
-    A class-balanced linear SVM: in 5-fold CV on the seed train split (mean of 3 shuffles) its macro F1 was
-    0.7123 against 0.6639 for the balanced logistic regression (C=10) used before; no probability is needed.
+    A class-balanced linear SVM (5-fold CV on the seed train split, mean of 3 shuffles: macro F1 0.7123
+    against 0.6639 for the balanced logistic regression used before) over the detector's kind of features
+    plus which triggers the text names (TriggerFlags; on 478 train rows: macro F1 0.7252 -> 0.7497).
     """
+    words_and_chars = make_features(word_bits, char_bits).transformer_list
     return Pipeline([
         ("normalize", TextNormalizer()),
-        ("features", make_features(word_bits, char_bits)),
+        ("features", SplitOnceUnion([*words_and_chars, ("triggers", TriggerFlags())])),
         ("clf", LinearSVC(C=C, class_weight="balanced")),
     ])
 

@@ -14,6 +14,7 @@ from classifiers.features import (
     gram_column,
     SublinearTfidf,
     TargetMention,
+    TriggerFlags,
     WordNgramHasher,
 )
 from classifiers.model import make_features
@@ -167,3 +168,21 @@ def test_sublinear_tfidf_empty_rows_and_batches():
     assert np.isfinite(out.data).all() and out[0].nnz == 0 and out[2].nnz == 0
     assert _close(out, _sklearn_tfidf().fit(counts).transform(counts))
     assert tfidf.transform(sp.csr_matrix((0, 3))).shape == (0, 3)
+
+
+def test_trigger_flags_name_each_trigger_and_any(monkeypatch):
+    from classifiers import features as features_module
+    from classifiers.taxonomy import load_taxonomy, parse_taxonomy
+
+    flags = TriggerFlags(weight=0.5).fit(["x"])
+    ids = load_taxonomy().ids
+    assert flags.ids_ == ids
+    texts = normalize_batch(["The drone deal between Israel and Azerbaijan again", "Snow in the hills", ""])
+    matrix = flags.transform(texts).toarray()
+    assert matrix.shape == (3, len(ids) + 1)
+    assert matrix[0, ids.index("israel_azerbaijan_ties")] == 0.5 and matrix[0, -1] == 0.5
+    assert not matrix[1:].any()
+    # A YAML edited after fitting: a new trigger has no column, a removed one reads as not named.
+    edited = parse_taxonomy({"triggers": [{"id": "brand_new", "terms": {"en": ["drone*"]}}]})
+    monkeypatch.setattr(features_module, "load_taxonomy", lambda: edited)
+    assert not flags.transform(texts).toarray().any()
