@@ -25,6 +25,8 @@ def train(
     toxigen: Annotated[Path | None, typer.Option(help="ToxiGen annotated train CSV (or its folder): add its "
                                                         "statements about Jews and its toxic ones about other groups")
                        ] = None,
+    hatexplain: Annotated[Path | None, typer.Option(help="HateXplain test/val CSV (or its folder): its validation "
+                                                           "split helps choose the threshold; never fitted")] = None,
     seed_weight: Annotated[float, typer.Option(help="sample weight of the JSONL rows")] = 5.0,
     background: Annotated[bool, typer.Option(help="add the generated neutral background corpus (ru/hy/en/de)")] = True,
     with_reviews: Annotated[bool, typer.Option("--with-reviews", help="add analysts' labels from the configured "
@@ -39,7 +41,7 @@ def train(
 
     rows = [row for path in data for row in read_jsonl(path)]
     reviews = read_reviews() if with_reviews else None
-    model, scores = train_and_evaluate(rows, out, isca=isca, toxigen=toxigen, seed_weight=seed_weight, background=background,
+    model, scores = train_and_evaluate(rows, out, isca=isca, toxigen=toxigen, hatexplain=hatexplain, seed_weight=seed_weight, background=background,
                                        reviews=reviews, review_weight=review_weight, compare=compare)
     typer.echo(f"model {model.version} written to {out}; threshold {model.threshold:.4f}")
     for name, s in scores.items():

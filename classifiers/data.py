@@ -19,6 +19,7 @@ ISCA_FILE = "GoldStandard2024.csv"
 ISCA_TRAIN_YEARS = range(2019, 2022)
 ISCA_TEST_YEARS = range(2022, 2024)
 TOXIGEN_FILE = "toxigen_annotated_train.csv"
+HATEXPLAIN_FILE = "hatexplain_test_val.csv"
 # ToxiGen's human toxicity is the mean of 1-5 annotator scores: >= 3 toxic, <= 2 benign, between dropped.
 TOXIGEN_TOXIC, TOXIGEN_BENIGN = 3.0, 2.0
 # Statements hostile to other groups teach "hostility toward other targets is not antisemitism"; they are
@@ -124,6 +125,24 @@ def toxigen_rows(path: str | Path) -> list[dict]:
                 continue
             rows.append({**row, "text": text, "lang": "en", "category": "", "source": "toxigen"})
     return rows
+
+
+def hatexplain_jewish(path: str | Path, split: str = "test") -> list[dict]:
+    """HateXplain posts of one official split (MIT, Mathew et al. 2021): those whose majority target is Jews
+    (hatespeech or offensive) as antisemitic, and every normal post as not. The test split is for evaluation
+    only; the validation split ("val") may tune, and is used only to choose the threshold."""
+    path = Path(path)
+    path = path / HATEXPLAIN_FILE if path.is_dir() else path
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            if rec["split"] != split:
+                continue
+            if rec["label"] == "normal":
+                rows.append({"text": rec["text"], "antisemitic": False})
+            elif rec["target_jewish_majority"] == "1":
+                rows.append({"text": rec["text"], "antisemitic": True})
+    return [{**r, "lang": "en", "category": "", "source": f"hatexplain-{split}"} for r in rows]
 
 
 def isca_temporal(path: str | Path) -> tuple[list[dict], list[dict]]:

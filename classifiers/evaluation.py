@@ -4,7 +4,8 @@ isca-temporal: train on ISCA 2019-2021, test on 2022-2023. isca-cv: 5-fold CV gr
 hatexplain-jewish and mhc-jewish: test-only sets, scored by the isca-temporal models (never trained on).
 Every Vigil model here is trained the way the shipped one is: ISCA train rows + the train split of the
 seeds + the background corpus + ToxiGen (when the data folder has it), threshold chosen on validation rows
-taken from the training rows only, then refitted on fit + validation rows.
+taken from the training rows and on the HateXplain validation split (never its test split), then refitted on
+the fit rows + the validation rows taken from training (HateXplain's are never fitted).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from classifiers.background import background_rows
 from classifiers.data import (
     HELDOUT,
     hash_split,
+    hatexplain_jewish,
     isca_rows,
     isca_temporal,
     seed_rows,
@@ -108,22 +110,6 @@ def _score_rows(scorer: Scorer, rows: list[dict]) -> dict:
     return protocol_metrics([r["antisemitic"] for r in rows], s, flagged)
 
 
-def hatexplain_jewish(path: str | Path) -> list[dict]:
-    """HateXplain test posts targeting Jews (hatespeech or offensive = positive) and all normal test posts."""
-    path = Path(path)
-    path = path / "hatexplain_test_val.csv" if path.is_dir() else path
-    rows = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
-            if rec["split"] != "test":
-                continue
-            if rec["label"] == "normal":
-                rows.append({"text": rec["text"], "antisemitic": False})
-            elif rec["target_jewish_majority"] == "1":
-                rows.append({"text": rec["text"], "antisemitic": True})
-    return rows
-
-
 def mhc_jewish(folder: str | Path) -> dict[str, list[dict]]:
     """Multilingual HateCheck cases whose target is Jews, per language code (hateful = positive)."""
     out = {}
@@ -135,7 +121,8 @@ def mhc_jewish(folder: str | Path) -> dict[str, list[dict]]:
     return out
 
 
-def isca_cv(isca_path: str | Path, vigil_mix: list[dict], folds: int = CV_FOLDS) -> dict:
+def isca_cv(isca_path: str | Path, vigil_mix: list[dict], extra_validation: list[dict] = (),
+            folds: int = CV_FOLDS) -> dict:
     """Grouped k-fold CV on all ISCA rows: out-of-fold scores pooled, each fold with its own threshold."""
     rows = list(isca_rows(isca_path))
     groups = [text_group(r["text"]) for r in rows]
@@ -148,7 +135,7 @@ def isca_cv(isca_path: str | Path, vigil_mix: list[dict], folds: int = CV_FOLDS)
         validation = [r for r in fold_train if hash_split(text_group(r["text"]), 15) == HELDOUT]
         fit = [r for r in fold_train if hash_split(text_group(r["text"]), 15) != HELDOUT]
         test_texts = [rows[i]["text"] for i in test_idx]
-        for name, scorer in (("vigil", vigil_scorer(train_vigil(fit, validation, vigil_mix))),
+        for name, scorer in (("vigil", vigil_scorer(train_vigil(fit, validation + list(extra_validation), vigil_mix))),
                              ("reference_tfidf_lr", train_reference(fold_train))):
             s, flagged = scorer(test_texts)
             out[name][0][test_idx], out[name][1][test_idx] = s, flagged
@@ -160,19 +147,21 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
     """Run the chosen protocols over the shared data folder and return {protocol: {model: metrics}}."""
     data = Path(data)
     isca_path = data / "isca_antisemitism_twitter"
-    toxigen = data / "toxigen_annotated"
+    toxigen, hatexplain = data / "toxigen_annotated", data / "hatexplain_test_val"
     vigil_mix = vigil_rows(toxigen if toxigen.exists() else None)
+    # The HateXplain validation split helps choose the threshold, as for the shipped model (never fitted).
+    extra_validation = hatexplain_jewish(hatexplain, "val") if hatexplain.exists() else []
     results: dict = {}
     if {"isca-temporal", "hatexplain-jewish", "mhc-jewish"} & set(protocols):
         isca_train, isca_test = isca_temporal(isca_path)
         fit, validation = isca_validation_slice(isca_train)
-        vigil = train_vigil(fit, validation, vigil_mix)
+        vigil = train_vigil(fit, validation + extra_validation, vigil_mix)
         scorers = {"vigil": vigil_scorer(vigil), "reference_tfidf_lr": train_reference(isca_train)}
         log.info("isca_temporal_models_trained")
         if "isca-temporal" in protocols:
             results["isca-temporal"] = {n: _score_rows(s, isca_test) for n, s in scorers.items()}
         if "hatexplain-jewish" in protocols:
-            rows = hatexplain_jewish(data / "hatexplain_test_val")
+            rows = hatexplain_jewish(hatexplain, "test")
             results["hatexplain-jewish"] = {n: _score_rows(s, rows) for n, s in scorers.items()}
         if "mhc-jewish" in protocols:
             per_lang = mhc_jewish(data / "multilingual_hatecheck" / "mhc_final_cases")
@@ -183,5 +172,5 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
             results["mhc-jewish"]["note"] = (f"Vigil covers {', '.join(vigil.languages)}; a language it does not "
                                              "cover is scored anyway but its posts are marked language_covered=false")
     if "isca-cv" in protocols:
-        results["isca-cv"] = isca_cv(isca_path, vigil_mix)
+        results["isca-cv"] = isca_cv(isca_path, vigil_mix, extra_validation)
     return results

@@ -20,6 +20,7 @@ from classifiers.data import (
     TRAIN,
     check_row,
     hash_split,
+    hatexplain_jewish,
     isca_temporal,
     neutral_heldout_rows,
     rows_by_split,
@@ -41,6 +42,8 @@ REVIEW_HELDOUT_PERCENT = 20
 REVIEW_SOURCE = "reviews"
 # Generated or machine-written rows: fitted, never used to choose the threshold.
 FIT_ONLY_SOURCES = frozenset({"background", "toxigen"})
+# Rows of a data set's validation split: they help choose the threshold and are never fitted.
+THRESHOLD_ONLY_SOURCES = frozenset({"hatexplain-val"})
 
 
 def choose_threshold(y_true: Sequence[bool], scores: Sequence[float], weights: Sequence[float] | None = None) -> float:
@@ -114,7 +117,8 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
     threshold = choose_threshold([r["antisemitic"] for r in validation],
                                  probe.predict_proba([r["text"] for r in validation])[:, 1],
                                  [float(r.get("weight", 1.0)) for r in validation])
-    everything = fit_rows + validation  # disjoint by construction
+    # Disjoint by construction; rows only lent to choose the threshold (HateXplain's validation split) stay out.
+    everything = fit_rows + [r for r in validation if r.get("source") not in THRESHOLD_ONLY_SOURCES]
     detector = _fit_detector(everything, **params) if refit else probe
     model = Model(
         detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold, version=version or "",
@@ -125,6 +129,8 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
     return model
 
 
+HATEXPLAIN_NOTE = {"name": "HateXplain", "licence": "MIT",
+                   "credit": "Mathew, Saha, Yimam, Biemann, Goyal, Mukherjee (AAAI 2021, arXiv:2012.10289)"}
 TOXIGEN_NOTE = {"name": "ToxiGen, human-annotated train split", "licence": "CDLA-Permissive-2.0",
                 "credit": "Hartvigsen, Gabriel, Palangi, Sap, Ray, Kamar (ACL 2022, arXiv:2203.09509), Microsoft"}
 
@@ -210,11 +216,12 @@ def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def threshold_split(rows: list[dict], isca_fit: Sequence[dict],
-                    isca_validation: Sequence[dict]) -> tuple[list[dict], list[dict]]:
-    """The shipped recipe's (fit, validation): ISCA's validation rows and a slice of the supplied (seed) rows choose
-    the threshold, so it suits ru/hy/de posts and not only ISCA's; everything else is fitted."""
-    fit, validation = validation_slice(rows)
-    return fit + list(isca_fit), list(isca_validation) + validation
+                    validation: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """The shipped recipe's (fit, validation): the given validation rows (ISCA's latest train-year slice, the
+    HateXplain validation split) and a slice of the supplied (seed) rows choose the threshold, so it suits
+    ru/hy/de posts and not only English ones; everything else, with `isca_fit`, is fitted."""
+    fit, seed_validation = validation_slice(rows)
+    return fit + list(isca_fit), list(validation) + seed_validation
 
 
 def reviewed_rows(session) -> list[dict]:
@@ -281,7 +288,8 @@ def compare_scores(before: dict, after: dict) -> dict:
 
 
 def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Path | None = None,
-                       toxigen: str | Path | None = None, seed_weight: float = SEED_WEIGHT, background: bool = True,
+                       toxigen: str | Path | None = None, hatexplain: str | Path | None = None,
+                       seed_weight: float = SEED_WEIGHT, background: bool = True,
                        reviews: Iterable[dict] | None = None, review_weight: float = SEED_WEIGHT,
                        compare: bool = True, **params) -> tuple[Model, dict]:
     """Train on the rows' train split (+ ISCA train years, + background, + reviewed labels), evaluate, save.
@@ -303,15 +311,22 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
                                                    f"{sum(r['antisemitic'] for r in toxigen_train)} toxic about Jews "
                                                    "(antisemitic), benign ones about Jews and toxic ones about other "
                                                    f"groups (weight {TOXIGEN_OTHER_TARGET_WEIGHT}) as not"})
-    if isca is not None:
-        isca_train, isca_test = isca_temporal(isca)
-        isca_fit, isca_validation = isca_validation_slice(isca_train)
-        train_rows, validation = threshold_split(train_rows, isca_fit, isca_validation)
-        data_notes.append({"name": "ISCA Antisemitism on Twitter v2 (GoldStandard2024)", "licence": "CC BY 4.0",
-                           "credit": "Jikeli, Soemer, Karali et al., ISCA, Indiana University (arXiv:2304.14599; "
-                                     "Zenodo 14448399)",
-                           "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
-                                   f"{len(isca_validation)} validation rows (latest 15%) for the threshold"})
+    hatexplain_validation = hatexplain_jewish(hatexplain, "val") if hatexplain is not None else []
+    if hatexplain_validation:
+        data_notes.append(HATEXPLAIN_NOTE | {"used": f"validation split only: {len(hatexplain_validation)} posts "
+                                                     "(Jews the majority target, or normal) to choose the "
+                                                     "threshold, never fitted; the test split is never read"})
+    if isca is not None or hatexplain_validation:
+        isca_fit, isca_validation = [], []
+        if isca is not None:
+            isca_train, isca_test = isca_temporal(isca)
+            isca_fit, isca_validation = isca_validation_slice(isca_train)
+            data_notes.append({"name": "ISCA Antisemitism on Twitter v2 (GoldStandard2024)", "licence": "CC BY 4.0",
+                               "credit": "Jikeli, Soemer, Karali et al., ISCA, Indiana University "
+                                         "(arXiv:2304.14599; Zenodo 14448399)",
+                               "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
+                                       f"{len(isca_validation)} validation rows (latest 15%) for the threshold"})
+        train_rows, validation = threshold_split(train_rows, isca_fit, isca_validation + hatexplain_validation)
     review_train, review_heldout, review_card = [], None, None
     if reviews is not None:
         review_train, review_heldout, dropped = split_reviews(
@@ -321,7 +336,7 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
         review_card = {"train": len(review_train), "heldout": len(review_heldout), "dropped_overlap": dropped,
                        "heldout_percent": REVIEW_HELDOUT_PERCENT, "weight": review_weight, "comparison": None}
     fit_rows, fit_validation = train_rows + review_train, validation
-    if isca is not None and review_train:  # reviewed rows share the threshold slice, as the seed rows do
+    if validation is not None and review_train:  # reviewed rows share the threshold slice, as the seed rows do
         review_fit, review_validation = validation_slice(review_train)
         fit_rows, fit_validation = train_rows + review_fit, validation + review_validation
     log.info("training", rows=len(fit_rows), validation=len(fit_validation or []), reviews=len(review_train))

@@ -145,3 +145,26 @@ def test_threshold_split_chooses_the_threshold_on_real_rows_only():
     assert {r["source"] for r in validation} == {"isca", "seeds"}  # never generated or machine-written rows
     assert 10 < sum(r["source"] == "seeds" for r in validation) < 60  # about 15% of 200
     assert sorted(r["text"] for r in fit + validation) == sorted(r["text"] for r in rows + isca_fit + isca_validation)
+
+
+def test_validation_rows_lent_for_the_threshold_are_never_fitted(monkeypatch):
+    from classifiers import training
+
+    fitted: list[list[str]] = []
+    real_fit = training._fit_detector
+
+    def recording_fit(rows, **params):
+        fitted.append([r["text"] for r in rows])
+        return real_fit(rows, **params)
+
+    monkeypatch.setattr(training, "_fit_detector", recording_fit)
+    rows = [{"text": f"the jews control the banks {i}", "antisemitic": True} for i in range(12)]
+    rows += [{"text": f"the weather is nice today {i}", "antisemitic": False} for i in range(12)]
+    validation = [{"text": "the jews own the media", "antisemitic": True, "source": "seeds"},
+                  {"text": "rain again in the valley", "antisemitic": False, "source": "seeds"},
+                  {"text": "lent jews post", "antisemitic": True, "source": "hatexplain-val"},
+                  {"text": "lent normal post", "antisemitic": False, "source": "hatexplain-val"}]
+    train(rows, validation=validation, version="t")
+    probe, refit = fitted
+    assert "the jews own the media" not in probe and "the jews own the media" in refit
+    assert not {"lent jews post", "lent normal post"} & (set(probe) | set(refit))
