@@ -195,9 +195,9 @@ def render_card(card: dict) -> str:
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
               "for automated decisions about people.",
-              "- Russian, Armenian and German rest on seed examples written by the project (100 to 200 rows per "
-              "language, antisemitic and not); treat scores in those languages as indicative. Posts in other "
-              "languages get `language_covered: false`.",
+              "- Russian, Armenian and German rest on seed examples written by the project (a few hundred rows per "
+              "language at most, antisemitic and not); treat scores in those languages as indicative. Posts in "
+              "other languages get `language_covered: false`.",
               "- Criticism of Israeli government policy is not antisemitic by itself (IHRA); see docs/taxonomy.md.",
               "", "## Libraries", "", ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
               "", "`model.joblib` is a pickle: load it only from trusted files. Its sha256 is in `card.json`: "

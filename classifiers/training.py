@@ -358,7 +358,8 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
                                    f"{review_card['heldout']} held out for evaluation ({REVIEW_HELDOUT_PERCENT}% by "
                                    f"text), {review_card['dropped_overlap']} dropped as copies of evaluation or "
                                    "training text"})
-    supplied = [r for r in train_rows + (validation or []) if r.get("source") not in ("isca", *FIT_ONLY_SOURCES)]
+    supplied = [r for r in train_rows + (validation or [])
+                if r.get("source") not in ("isca", *FIT_ONLY_SOURCES, *THRESHOLD_ONLY_SOURCES)]
     sources = sorted({r.get("source", "jsonl") for r in supplied})
     data_notes.append({"name": ", ".join(sources) or "jsonl", "licence": "project's own (Apache-2.0)"
                        if sources == ["seeds"] else "as supplied", "credit": "Vigil project seed examples"
