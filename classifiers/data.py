@@ -106,7 +106,13 @@ def toxigen_rows(path: str | Path) -> list[dict]:
 
     Statements about Jews: toxic -> antisemitic (category unknown), benign -> not. Toxic statements about the
     twelve other groups -> not antisemitic, weight TOXIGEN_OTHER_TARGET_WEIGHT. Texts are machine-written English.
+    A toxic statement about Jews that names no Jewish target (127 of 294: "they ...") is dropped: as text it
+    cannot be told from hostility to anyone, and the detector's calibration counts on a post naming its target
+    (classifiers/calibration.py). Grouped CV on ISCA 2019-2021: AUC 0.8529 -> 0.8516; HateXplain validation
+    AUC 0.9187 -> 0.9329.
     """
+    from classifiers.features import names_target
+
     path = Path(path)
     path = path / TOXIGEN_FILE if path.is_dir() else path
     rows = []
@@ -116,6 +122,8 @@ def toxigen_rows(path: str | Path) -> list[dict]:
             if not text:
                 continue
             if rec["target_group"] == "jewish" and toxicity >= TOXIGEN_TOXIC:
+                if not names_target(text):
+                    continue
                 row = {"antisemitic": True, "weight": 1.0}
             elif rec["target_group"] == "jewish" and toxicity <= TOXIGEN_BENIGN:
                 row = {"antisemitic": False, "weight": 1.0}

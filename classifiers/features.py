@@ -20,7 +20,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from classifiers.normalize import CACHE_WORDS, RawTextTransformer, SplitTexts, split_texts
+from classifiers.normalize import CACHE_WORDS, RawTextTransformer, SplitTexts, normalize_text, split_texts
 from classifiers.taxonomy import load_taxonomy, tag_batch
 
 # Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
@@ -274,6 +274,11 @@ TARGET_STEMS: tuple[str, ...] = (
 # A stem at a word start; whitespace is never \w, so searching each whitespace-split word finds the same.
 _TARGET = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, TARGET_STEMS), key=len, reverse=True)) + ")",
                      re.IGNORECASE)
+
+
+def names_target(text: str) -> bool:
+    """True when a raw text, normalised, names a Jewish or Israeli target (see TARGET_STEMS)."""
+    return _TARGET.search(normalize_text(text)) is not None
 
 
 class TargetMention(RawTextTransformer):

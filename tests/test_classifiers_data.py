@@ -68,14 +68,15 @@ def test_isca_temporal_split_ignores_keyword(tmp_path):
 
 
 def test_toxigen_rows_label_by_target_and_toxicity(tmp_path):
-    """About Jews: toxic (>= 3) antisemitic, benign (<= 2) not; other groups: only toxic ones, as not, down-weighted;
-    scores in between are dropped."""
+    """About Jews: toxic (>= 3) antisemitic if it names its target, benign (<= 2) not; other groups: only toxic
+    ones, as not, down-weighted; scores in between, and toxic ones naming no target, are dropped."""
     path = tmp_path / "toxigen_annotated_train.csv"
     path.write_text(
         "text,target_group,toxicity_human\n"
         '" synthetic hostile statement about jews",jewish,4.333\n'
         "synthetic benign statement about jews,jewish,1.0\n"
         "synthetic unclear statement about jews,jewish,2.5\n"
+        "synthetic hostile statement naming nobody,jewish,4.0\n"
         "synthetic hostile statement about women,women,3.0\n"
         "synthetic benign statement about women,women,1.2\n", encoding="utf-8")
     rows = toxigen_rows(tmp_path)
