@@ -2,7 +2,10 @@
 
 Each alert goes to the active subscribers of its country whose minimum severity it reaches, by
 e-mail and (if they set one) webhook; when an alert escalates, the subscribers its new severity
-admits get it once. Every attempt leaves a `Delivery` row, and the rows are the whole state: a
+admits get it once. A subscriber who starts following a country (or adds a webhook, or lowers their
+minimum severity) gets the country's open and acknowledged alerts at beat's next spike check
+(`undelivered_alerts`), so nobody joins in the middle of an incident without hearing of it. Every attempt
+leaves a `Delivery` row, and the rows are the whole state: a
 (subscriber, channel) with a sent row is done, one with a sending row is in a round's hands, one with
 `notify_attempts` failed rows has given up (the admin address is then told, once per alert), any
 other is pending.
@@ -11,8 +14,9 @@ A delivery round first claims what is pending: it inserts each attempt as a `sen
 unique (alert, subscriber, channel, attempt) key and commits, and sends only the attempts it inserted.
 So rounds that overlap (a check escalating an alert while the first round is under way, a redelivered
 task, beat resending an alert whose delivery is still queued) never send one message twice. Each
-outcome is then recorded on its row. A claim still `sending` after `notify_claim_timeout_s` lost its
-worker: the next round records it as failed and claims the next attempt (beat's resend brings that
+outcome is then recorded on its row; each claim is stamped again just before its send (`renew_claim`),
+and a claim another round has taken over meanwhile is not sent. A claim still `sending` after
+`notify_claim_timeout_s` lost its worker: the next round records it as failed and claims the next attempt (beat's resend brings that
 round). A round makes one attempt per pending channel; the task retries the round later (Celery
 countdown with exponential backoff), so no one waits inside a transaction. Webhook bodies are signed:
 `X-Vigil-Signature: sha256=HMAC(secret, "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
@@ -258,6 +262,16 @@ def claim(session: Session, outgoing: list[Outgoing], now: dt.datetime) -> list[
         if delivery_id is not None:
             claimed.append(replace(out, delivery_id=delivery_id))
     return claimed
+
+
+def renew_claim(session: Session, out: Outgoing, now: dt.datetime) -> bool:
+    """Stamp a claimed attempt `now` just before it is sent; False when it is no longer this round's (it
+    expired and another round took it over): then it must not be sent. A round with many slow recipients
+    thus never outlives its claims."""
+    return session.execute(
+        update(Delivery).where(Delivery.id == out.delivery_id, Delivery.status == "sending")
+        .values(created_at=now).returning(Delivery.id)
+    ).first() is not None
 
 
 def claim_deliveries(session: Session, alert_id: int, settings: Settings, now: dt.datetime) -> list[Outgoing]:

@@ -191,3 +191,30 @@ def test_a_delivery_task_takes_over_a_stale_claim(db_session, tasks, smtp, tmp_p
     assert [(d.attempt, d.status) for d in db_session.scalars(select(Delivery).order_by(Delivery.id))] == [
         (1, "failed"), (2, "sent")]
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+
+
+def test_a_slow_round_does_not_send_a_claim_another_round_took_over(db_session, tasks, smtp, tmp_path):  # noqa: F811
+    port, inbox = smtp
+    alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
+    now = dt.datetime.now(dt.timezone.utc)
+    with tasks.sessions().begin() as session:  # round A claims, then is slow for longer than the timeout
+        [mine] = notify.claim_deliveries(session, alert_id, settings,
+                                         now - dt.timedelta(seconds=settings.notify_claim_timeout_s + 1))
+    assert tasks.deliver_alert.apply(args=[alert_id]).get()["sent"] == 1  # round B takes the attempt over
+    with tasks.sessions().begin() as session:
+        assert not notify.renew_claim(session, mine, now)  # so A must not send it
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+
+
+def test_a_claim_still_held_is_renewed_before_its_send(db_session, tasks, smtp, tmp_path):  # noqa: F811
+    port, _ = smtp
+    alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
+    claimed_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.notify_claim_timeout_s - 5)
+    with tasks.sessions().begin() as session:
+        [mine] = notify.claim_deliveries(session, alert_id, settings, claimed_at)
+    later = claimed_at + dt.timedelta(seconds=60)
+    with tasks.sessions().begin() as session:
+        assert notify.renew_claim(session, mine, later)
+        # renewed: a round checking now (past the old stamp's timeout) does not expire it
+        assert notify.expire_claims(session, alert_id, settings, claimed_at + dt.timedelta(
+            seconds=settings.notify_claim_timeout_s + 1)) == 0

@@ -168,6 +168,9 @@ def deliver_alert(self, alert_id: int) -> dict:
         claimed = notify.claim_deliveries(session, alert_id, s, dt.datetime.now(dt.timezone.utc))
     summary = {"sent": 0, "failed": 0}
     for out in claimed:
+        with sessions().begin() as session:  # a claim that expired while earlier sends were slow is not ours
+            if not notify.renew_claim(session, out, dt.datetime.now(dt.timezone.utc)):
+                continue
         error = notify.send(s, out)
         with sessions().begin() as session:  # each at once: a lost worker leaves at most one claim unrecorded
             counts = notify.record_attempts(session, [(out, error)], s)
