@@ -109,7 +109,8 @@ def toxigen_rows(path: str | Path) -> list[dict]:
     A toxic statement about Jews that names no Jewish target (127 of 294: "they ...") is dropped: as text it
     cannot be told from hostility to anyone, and the detector's calibration counts on a post naming its target
     (classifiers/calibration.py). Grouped CV on ISCA 2019-2021: AUC 0.8529 -> 0.8516; HateXplain validation
-    AUC 0.9187 -> 0.9329.
+    AUC 0.9187 -> 0.9329. A toxic statement filed under another group that names a Jewish target (67 of 3,089)
+    is dropped too: the group is the one the generator was prompted with, and such a text is often antisemitic.
     """
     from classifiers.features import names_target
 
@@ -128,6 +129,8 @@ def toxigen_rows(path: str | Path) -> list[dict]:
             elif rec["target_group"] == "jewish" and toxicity <= TOXIGEN_BENIGN:
                 row = {"antisemitic": False, "weight": 1.0}
             elif rec["target_group"] != "jewish" and toxicity >= TOXIGEN_TOXIC:
+                if names_target(text):  # the group is the generator's prompt, not always who is attacked
+                    continue
                 row = {"antisemitic": False, "weight": TOXIGEN_OTHER_TARGET_WEIGHT}
             else:
                 continue
@@ -141,15 +144,18 @@ def hatexplain_jewish(path: str | Path, split: str = "test") -> list[dict]:
     only; the validation split ("val") may tune, and is used only to choose the threshold."""
     path = Path(path)
     path = path / HATEXPLAIN_FILE if path.is_dir() else path
-    rows = []
     with path.open(encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
-            if rec["split"] != split:
-                continue
-            if rec["label"] == "normal":
-                rows.append({"text": rec["text"], "antisemitic": False})
-            elif rec["target_jewish_majority"] == "1":
-                rows.append({"text": rec["text"], "antisemitic": True})
+        records = list(csv.DictReader(fh))
+    # A validation post whose text is also a test post is left out, so tuning never sees a test text.
+    test_texts = {text_group(rec["text"]) for rec in records if rec["split"] == "test"} if split != "test" else set()
+    rows = []
+    for rec in records:
+        if rec["split"] != split or text_group(rec["text"]) in test_texts:
+            continue
+        if rec["label"] == "normal":
+            rows.append({"text": rec["text"], "antisemitic": False})
+        elif rec["target_jewish_majority"] == "1":
+            rows.append({"text": rec["text"], "antisemitic": True})
     return [{**r, "lang": "en", "category": "", "source": f"hatexplain-{split}"} for r in rows]
 
 

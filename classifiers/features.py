@@ -1,9 +1,9 @@
 """Hashed word 1-2-grams, within-word char n-grams and a no-target flag, built per batch in numpy.
 
 Each batch of normalised texts is split on whitespace once (`SplitTexts`); every step then works on the
-batch's distinct words, whose tokens, hashed columns and target flag are memoised in bounded per-process
-caches (a speed-up only, never pickled), and expands them to the documents with numpy. The matrices are
-the same as the plain per-text computation: sorted columns, duplicates summed.
+batch's distinct words (word tokens, bigram columns and target flags memoised in bounded per-process caches,
+a speed-up only, never pickled; char n-grams hashed for the whole batch in numpy) and expands them to the
+documents with sparse products or numpy. The matrices are the same as the plain per-text computation.
 """
 
 from __future__ import annotations
@@ -207,20 +207,40 @@ def gram_column(gram: str, n_features: int) -> int:
 class CharNgramHasher(RawTextTransformer):
     """Counts of the char n-grams of each space-padded word, hashed into `n_features` columns.
 
-    Stateless (no fit needed), no cache: the grams of a batch's distinct words are hashed together in numpy
-    (a few operations per code point), so a post full of words never seen before (handles, tags, names)
-    costs little more than one of common words.
+    Stateless (no fit needed), no cache: with `gram_hash="splitmix64"` the grams of a batch's distinct words are
+    hashed together in numpy (a few operations per code point, see `gram_column`), so a post full of words never
+    seen before (handles, tags, names) costs little more than one of common words. Hashers pickled before that
+    hash existed unpickle as `gram_hash="murmur3"` (one murmurhash3 call per gram, as they were trained), so
+    older models keep their columns.
     """
 
-    def __init__(self, ngram_range: tuple[int, int] = (2, 5), n_features: int = 2**18):
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), n_features: int = 2**18,
+                 gram_hash: str = "splitmix64"):
         self.ngram_range = ngram_range
         self.n_features = n_features
+        self.gram_hash = gram_hash
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("gram_hash", "murmur3")  # pickled before the numpy hash: keep the columns it learned
+        super().__setstate__(state)
 
     def fit(self, X, y=None):  # noqa: N803
         return self
 
+    def grams(self, word: str) -> list[str]:
+        """The padded word's n-grams; a padded word shorter than the smallest n is one gram."""
+        lo, hi = self.ngram_range
+        padded = f" {word} "
+        if len(padded) < lo:
+            return [padded]
+        return [padded[i:i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
+
     def word_rows(self, words: Sequence[str]) -> sp.csr_matrix:
         """(words, n_features) counts of each word's padded char n-grams."""
+        if self.gram_hash == "murmur3":
+            return self._murmur_rows(words)
+        if self.gram_hash != "splitmix64":
+            raise ValueError(f"unknown gram_hash {self.gram_hash!r}")
         lo, hi = self.ngram_range
         if not words:
             return sp.csr_matrix((0, self.n_features))
@@ -242,8 +262,17 @@ class CharNgramHasher(RawTextTransformer):
                 g = _finalise(h[whole] ^ np.uint64(n))
                 rows.append(word_of[:len(h)][whole])
                 cols.append(g % np.uint64(self.n_features))
+        short = np.flatnonzero(lengths < lo)  # only with a smallest n above 3: the whole padded word is the gram
+        rows.append(short.astype(np.int32))
+        cols.append(np.array([gram_column(f" {words[i]} ", self.n_features) for i in short], dtype=np.uint64))
         row, col = np.concatenate(rows), np.concatenate(cols).astype(np.int32)
         return sp.csr_matrix((np.ones(len(row)), (row, col)), shape=(len(words), self.n_features))
+
+    def _murmur_rows(self, words: Sequence[str]) -> sp.csr_matrix:
+        columns = [[murmurhash3_32(g, positive=True) % self.n_features for g in self.grams(w)] for w in words]
+        flat, starts, lengths = _ragged(columns, np.int32)
+        indptr = np.append(starts, starts[-1:] + lengths[-1:]) if columns else np.zeros(1, dtype=np.int64)
+        return sp.csr_matrix((np.ones(len(flat)), flat, indptr), shape=(len(words), self.n_features))
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
         batch = split_texts(X)

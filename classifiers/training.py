@@ -106,8 +106,7 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
     """
     rows = list(rows)
     if validation is None:
-        validation = [r for r in rows if hash_split(r["text"], int(VALIDATION_FRACTION * 100)) == HELDOUT]
-        fit_rows = [r for r in rows if hash_split(r["text"], int(VALIDATION_FRACTION * 100)) != HELDOUT]
+        fit_rows, validation = validation_slice(rows)  # generated and machine-written rows never choose it
     else:
         validation, fit_rows = list(validation), rows
     if not validation or len({r["antisemitic"] for r in validation}) < 2:

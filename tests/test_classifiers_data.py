@@ -69,7 +69,7 @@ def test_isca_temporal_split_ignores_keyword(tmp_path):
 
 def test_toxigen_rows_label_by_target_and_toxicity(tmp_path):
     """About Jews: toxic (>= 3) antisemitic if it names its target, benign (<= 2) not; other groups: only toxic
-    ones, as not, down-weighted; scores in between, and toxic ones naming no target, are dropped."""
+    ones naming no Jewish target, as not, down-weighted; scores in between are dropped."""
     path = tmp_path / "toxigen_annotated_train.csv"
     path.write_text(
         "text,target_group,toxicity_human\n"
@@ -78,6 +78,7 @@ def test_toxigen_rows_label_by_target_and_toxicity(tmp_path):
         "synthetic unclear statement about jews,jewish,2.5\n"
         "synthetic hostile statement naming nobody,jewish,4.0\n"
         "synthetic hostile statement about women,women,3.0\n"
+        "synthetic hostile statement about jews filed under women,women,4.0\n"
         "synthetic benign statement about women,women,1.2\n", encoding="utf-8")
     rows = toxigen_rows(tmp_path)
     assert [(r["text"], r["antisemitic"], r["weight"]) for r in rows] == [
@@ -86,3 +87,19 @@ def test_toxigen_rows_label_by_target_and_toxicity(tmp_path):
         ("synthetic hostile statement about women", False, TOXIGEN_OTHER_TARGET_WEIGHT),
     ]
     assert {r["source"] for r in rows} == {"toxigen"} and {r["category"] for r in rows} == {""}
+
+
+def test_hatexplain_validation_rows_only_choose_the_threshold(tmp_path):
+    from classifiers.data import hatexplain_jewish
+    from classifiers.training import THRESHOLD_ONLY_SOURCES
+
+    (tmp_path / "hatexplain_test_val.csv").write_text(
+        "post_id,split,text,label,target_jewish_majority\n"
+        "1,val,synthetic val hate,hatespeech,1\n2,val,synthetic val normal,normal,0\n"
+        "3,val,synthetic shared text,normal,0\n4,test,Synthetic  shared text,normal,0\n"
+        "5,test,synthetic test hate,offensive,1\n", encoding="utf-8")
+    validation = hatexplain_jewish(tmp_path, "val")
+    assert [(r["text"], r["antisemitic"]) for r in validation] == [("synthetic val hate", True),
+                                                                  ("synthetic val normal", False)]
+    assert {r["source"] for r in validation} <= THRESHOLD_ONLY_SOURCES  # so train() never fits them
+    assert len(hatexplain_jewish(tmp_path)) == 2  # the test split keeps every row

@@ -186,3 +186,33 @@ def test_trigger_flags_name_each_trigger_and_any(monkeypatch):
     edited = parse_taxonomy({"triggers": [{"id": "brand_new", "terms": {"en": ["drone*"]}}]})
     monkeypatch.setattr(features_module, "load_taxonomy", lambda: edited)
     assert not flags.transform(texts).toarray().any()
+
+
+def test_hashers_pickled_before_the_numpy_hash_keep_their_murmur_columns():
+    from sklearn.utils import murmurhash3_32
+
+    state = CharNgramHasher((2, 5), 2**12).__getstate__()
+    del state["gram_hash"]  # as pickled before the attribute existed
+    old = CharNgramHasher.__new__(CharNgramHasher)
+    old.__setstate__(state)
+    assert old.gram_hash == "murmur3"
+    matrix = old.transform(TEXTS).toarray()
+    for row, text in zip(matrix, TEXTS, strict=True):
+        expected = np.zeros(2**12)
+        for word in text.split():
+            for gram in old.grams(word):
+                expected[murmurhash3_32(gram, positive=True) % 2**12] += 1
+        assert np.array_equal(row, expected)
+    assert CharNgramHasher().gram_hash == "splitmix64"  # new hashers use the batch hash
+    assert np.array_equal(pickle.loads(pickle.dumps(old)).transform(TEXTS).toarray(), matrix)
+
+
+def test_a_padded_word_shorter_than_the_smallest_n_is_one_gram():
+    hasher = CharNgramHasher((4, 5), 2**12)
+    row = hasher.transform(["a bb"]).toarray()[0]
+    expected = np.zeros(2**12)
+    expected[gram_column(" a ", 2**12)] += 1  # " a " has 3 code points: one whole gram
+    for gram in (" bb ",):  # " bb " has 4: one 4-gram, no 5-gram
+        expected[gram_column(gram, 2**12)] += 1
+    assert np.array_equal(row, expected)
+    assert hasher.grams("a") == [" a "]
