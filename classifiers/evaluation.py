@@ -24,8 +24,6 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.background import background_rows
 from classifiers.data import (
-    HELDOUT,
-    hash_split,
     hatexplain_jewish,
     isca_rows,
     isca_temporal,
@@ -39,6 +37,7 @@ from classifiers.training import (
     metrics,
     threshold_split,
     train,
+    validation_slice,
 )
 
 log = structlog.get_logger(__name__)
@@ -132,8 +131,7 @@ def isca_cv(isca_path: str | Path, vigil_mix: list[dict], extra_validation: list
     for k, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=folds).split(rows, y, groups)):
         fold_train = [rows[i] for i in train_idx]
         # Validation for the threshold: a 15% slice of the fold's training rows, whole text groups at a time.
-        validation = [r for r in fold_train if hash_split(text_group(r["text"]), 15) == HELDOUT]
-        fit = [r for r in fold_train if hash_split(text_group(r["text"]), 15) != HELDOUT]
+        fit, validation = validation_slice(fold_train)
         test_texts = [rows[i]["text"] for i in test_idx]
         for name, scorer in (("vigil", vigil_scorer(train_vigil(fit, validation + list(extra_validation), vigil_mix))),
                              ("reference_tfidf_lr", train_reference(fold_train))):

@@ -207,10 +207,15 @@ def isca_validation_slice(train_rows: list[dict]) -> tuple[list[dict], list[dict
 
 
 def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(fit, validation): a 15% hash slice of the rows not in FIT_ONLY_SOURCES becomes validation for the threshold."""
+    """(fit, validation): a 15% slice of the rows not in FIT_ONLY_SOURCES, whole text groups at a time, becomes
+    validation for the threshold.
+
+    The slice hashes the text *group*, not the text: `hash_split(text)` already decided the seeds' held-out split
+    (its lowest 20 buckets), so a slice by the same hash would hold no train-split row at all.
+    """
     def held(r: dict) -> bool:
         return (r.get("source") not in FIT_ONLY_SOURCES
-                and hash_split(r["text"], int(VALIDATION_FRACTION * 100)) == HELDOUT)
+                and hash_split(text_group(r["text"]), int(VALIDATION_FRACTION * 100)) == HELDOUT)
     return [r for r in rows if not held(r)], [r for r in rows if held(r)]
 
 

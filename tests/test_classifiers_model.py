@@ -136,14 +136,17 @@ def test_recorded_evaluation_keeps_the_model_loadable(model_dir):
 def test_threshold_split_chooses_the_threshold_on_real_rows_only():
     from classifiers.training import threshold_split
 
-    rows = [{"text": f"{source} row {i}", "antisemitic": i % 2 == 0, "source": source}
-            for source in ("seeds", "background", "toxigen") for i in range(200)]
+    from classifiers.data import seed_rows
+
+    seeds = seed_rows("train")[:200]  # the real train split: its own hash must not empty the slice
+    rows = seeds + [{"text": f"{source} row {i}", "antisemitic": i % 2 == 0, "source": source}
+                    for source in ("background", "toxigen") for i in range(200)]
     isca_fit = [{"text": f"isca fit {i}", "antisemitic": False, "source": "isca"} for i in range(5)]
     isca_validation = [{"text": f"isca validation {i}", "antisemitic": True, "source": "isca"} for i in range(3)]
     fit, validation = threshold_split(rows, isca_fit, isca_validation)
     assert validation[:3] == isca_validation
     assert {r["source"] for r in validation} == {"isca", "seeds"}  # never generated or machine-written rows
-    assert 10 < sum(r["source"] == "seeds" for r in validation) < 60  # about 15% of 200
+    assert 10 < sum(r["source"] == "seeds" for r in validation) < 60  # about 15% of 200 train-split seeds
     assert sorted(r["text"] for r in fit + validation) == sorted(r["text"] for r in rows + isca_fit + isca_validation)
 
 
@@ -168,3 +171,11 @@ def test_validation_rows_lent_for_the_threshold_are_never_fitted(monkeypatch):
     probe, refit = fitted
     assert "the jews own the media" not in probe and "the jews own the media" in refit
     assert not {"lent jews post", "lent normal post"} & (set(probe) | set(refit))
+
+
+def test_train_chooses_its_threshold_on_the_train_split_of_jsonl_rows_alone():
+    from classifiers.data import seed_rows
+
+    rows = seed_rows("train")  # what `vigil train seeds/*.jsonl` fits, without --isca or --hatexplain
+    model = train(rows, version="t")
+    assert 0.0 < model.threshold < 1.0
