@@ -21,12 +21,11 @@ log = structlog.get_logger(__name__)
 class Predictor(Protocol):
     version: str
 
-    def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list: ...
+    def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, *,
+                dates: Sequence[dt.date | None] | None = None) -> list: ...
 
 
-def classify_posts(
-    session: Session, post_ids: Sequence[int], model: Predictor, *, force: bool = False
-) -> dict[str, set[dt.date]]:
+def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) -> dict[str, set[dt.date]]:
     """Classify the given posts still lacking this model's classification; return the days touched per country.
 
     The days of every given post are returned, classified now or before: a task retried after it committed
@@ -39,13 +38,15 @@ def classify_posts(
         .order_by(Post.id)
     ).all()
     touched: dict[str, set[dt.date]] = defaultdict(set)
+    day = {row.id: row.published_at.astimezone(dt.timezone.utc).date() for row in rows}
     for row in rows:
-        touched[row.country].add(row.published_at.astimezone(dt.timezone.utc).date())
+        touched[row.country].add(day[row.id])
     # Only the rows still left to do are predicted: a redelivered task changes nothing twice.
-    rows = [r for r in rows if force or r.model_version != model.version]
+    rows = [r for r in rows if r.model_version != model.version]
     if not rows:
         return touched
-    predictions = model.predict([r.text for r in rows], [r.language for r in rows])
+    # The post's date decides which triggers are active (a trigger's active_from / active_to in the YAML).
+    predictions = model.predict([r.text for r in rows], [r.language for r in rows], dates=[day[r.id] for r in rows])
     now = dt.datetime.now(dt.timezone.utc)
     values = []
     for row, pred in zip(rows, predictions, strict=True):

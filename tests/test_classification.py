@@ -19,11 +19,13 @@ class CountingModel:
     def __init__(self, version: str):
         self.version = version
         self.seen: list[str] = []
+        self.dates: list[dt.date] = []
 
-    def predict(self, texts, languages=None):
+    def predict(self, texts, languages=None, *, dates=None):
         from classifiers.model import Prediction
 
         self.seen += texts
+        self.dates += dates
         return [Prediction(antisemitic="jews" in t, score=0.9 if "jews" in t else 0.1,
                            category="conspiracy" if "jews" in t else "none") for t in texts]
 
@@ -45,3 +47,25 @@ def test_a_retried_batch_predicts_nothing_again_but_still_reports_its_days(db_se
     assert classify_posts(db_session, ids[:1], newer) == {"AM": {DAY}}
     assert newer.seen == ["the jews run it"]
     assert db_session.scalar(select(Classification.model_version).where(Classification.post_id == ids[0])) == "v2"
+
+
+def test_each_post_is_predicted_with_its_date_so_dated_triggers_apply(db_session):
+    from classifiers.artifacts import load_model
+    from classifiers.taxonomy import parse_taxonomy
+
+    source = make_source(db_session, country="AM")
+    text = "Israel sold Azerbaijan the drones that hit Stepanakert"
+    before, after = make_post(db_session, source, DAY, text), make_post(db_session, source, DAY + dt.timedelta(days=2), text)
+    counting = CountingModel("v1")
+    classify_posts(db_session, [before.id, after.id], counting)
+    assert counting.dates == [DAY, DAY + dt.timedelta(days=2)]
+    model = load_model()
+    model._taxonomy = parse_taxonomy({"triggers": [{"id": "israel_azerbaijan_ties", "terms": {"en": ["drones"]},
+                                                    "active_to": (DAY + dt.timedelta(days=1)).isoformat()}]})
+    db_session.execute(Classification.__table__.delete())
+    try:
+        classify_posts(db_session, [before.id, after.id], model)
+    finally:
+        model._taxonomy = None  # the cached packaged model is shared with other tests
+    triggers = dict(db_session.execute(select(Classification.post_id, Classification.triggers)).all())
+    assert triggers == {before.id: ["israel_azerbaijan_ties"], after.id: []}  # ended the day before
