@@ -90,3 +90,13 @@ def has_trigger(session: Session, trigger: str):
     if session.get_bind().dialect.name == "postgresql":
         return type_coerce(Classification.triggers, JSONB).contains([trigger])
     return cast(Classification.triggers, String).like(f'%"{trigger}"%')
+
+
+def filter_clauses(session: Session, *, category: str | None = None, trigger: str | None = None) -> list:
+    """WHERE clauses for classifications of `category` and naming `trigger` (either may be None: no filter)."""
+    clauses = []
+    if category is not None:
+        clauses.append(Classification.category == category)
+    if trigger is not None:
+        clauses.append(has_trigger(session, trigger))
+    return clauses

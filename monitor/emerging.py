@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.emerging import emerging_terms
-from monitor.classification import has_trigger
+from monitor.classification import filter_clauses
 from monitor.models import Classification, Post
 
 MAX_POSTS = 5000  # the most recent antisemitic posts read per window; enough for stable counts
@@ -17,15 +17,13 @@ MAX_POSTS = 5000  # the most recent antisemitic posts read per window; enough fo
 
 def _texts(session: Session, country: str, start: dt.datetime, end: dt.datetime,
            category: str | None, trigger: str | None) -> list[str]:
-    query = (select(Post.text).join(Classification, Classification.post_id == Post.id)
-             .where(Post.country == country, Classification.antisemitic.is_(True),
-                    Post.published_at >= start, Post.published_at < end))
-    if category is not None:
-        query = query.where(Classification.category == category)
-    if trigger is not None:
-        query = query.where(has_trigger(session, trigger))
     # Filtered before the limit: the most recent MAX_POSTS posts *of this category or trigger*.
-    return list(session.scalars(query.order_by(Post.published_at.desc()).limit(MAX_POSTS)))
+    return list(session.scalars(
+        select(Post.text).join(Classification, Classification.post_id == Post.id)
+        .where(Post.country == country, Classification.antisemitic.is_(True),
+               Post.published_at >= start, Post.published_at < end,
+               *filter_clauses(session, category=category, trigger=trigger))
+        .order_by(Post.published_at.desc()).limit(MAX_POSTS)))
 
 
 def emerging_for_country(

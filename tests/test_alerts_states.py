@@ -157,3 +157,21 @@ def test_alert_text_says_what_rose_why_and_shows_examples(db_session):
     assert long_text not in text.body and "…" in text.body
     assert text.fields["triggers"][0]["lift"] == 10.5 and len(text.fields["examples"]) == 3
     assert "Emerging terms: " in text.body and "hostile wording" in {t["term"] for t in text.fields["terms"]}
+
+
+def test_a_trigger_alerts_examples_are_its_trigger_posts_even_under_many_higher_scored_others(db_session):
+    from monitor.alerts.text import _examples
+
+    source = make_source(db_session, country="AM")
+    for k in range(205):  # more than the 200 posts the examples are chosen from, all scoring higher
+        make_post(db_session, source, _day(3), f"other hostile post {k}", hour=k % 24,
+                  classification={"antisemitic": True, "score": 0.99, "category": "conspiracy", "triggers": []})
+    post = make_post(db_session, source, _day(3), "the drone deal post", classification={
+        "antisemitic": True, "score": 0.6, "category": "collective_blame", "triggers": ["israel_azerbaijan_ties"]})
+    post.url = "https://example.org/drones"
+    alert = Alert(country="AM", kind="spike", metric="trigger:israel_azerbaijan_ties", status="open",
+                  severity="warning", started_on=_day(3), last_seen_on=_day(3), observed=1, expected=0.1, score=3.0,
+                  details={"day": _day(3).isoformat()})
+    db_session.add(alert)
+    db_session.flush()
+    assert [e["url"] for e in _examples(db_session, alert)] == ["https://example.org/drones"]

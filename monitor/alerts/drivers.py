@@ -66,21 +66,16 @@ def _drivers(session: Session, country: str, day: dt.date, column) -> list[dict]
     return out
 
 
-def in_metric(metric: str, category: str | None, triggers: list[str] | None) -> bool:
+def metric_filter(metric: str) -> dict[str, str]:
+    """The category or trigger an alert's metric counts ("category:x", "trigger:y"), as keyword arguments of
+    `classification.filter_clauses` and `emerging_for_country`; {} for the country's whole count."""
     kind, _, key = metric.partition(":")
-    if kind == "category":
-        return category == key
-    if kind == "trigger":
-        return key in (triggers or [])
-    return True
+    return {kind: key} if kind in ("category", "trigger") else {}
 
 
 def _emerging(session: Session, country: str, metric: str, day: dt.date, top: int = 5) -> list[dict]:
     """Terms whose share among the day's antisemitic posts rose most against the previous weeks'."""
     start = day_start(day)
-    kind, _, key = metric.partition(":")
     terms = emerging_for_country(session, country, start, start + DAY,
-                                 start - dt.timedelta(days=LIFT_BASELINE_DAYS),
-                                 category=key if kind == "category" else None,
-                                 trigger=key if kind == "trigger" else None, top=top)
+                                 start - dt.timedelta(days=LIFT_BASELINE_DAYS), **metric_filter(metric), top=top)
     return [{"term": t["term"], "z": t["z"], "posts": t["posts"]} for t in terms]

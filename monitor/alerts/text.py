@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.drivers import in_metric
+from monitor.alerts.drivers import metric_filter
 from monitor.alerts.params import GAP_METRIC
 from monitor.alerts.series import DAY, day_start
+from monitor.classification import filter_clauses
 from monitor.models import Alert, Classification, Post
 from monitor.privacy import excerpt
 
@@ -35,11 +36,11 @@ def _examples(session: Session, alert: Alert, limit: int = 3) -> list[dict]:
                Classification.score)
         .join(Classification, Classification.post_id == Post.id)
         .where(Post.country == alert.country, Classification.antisemitic.is_(True),
-               Post.published_at >= start, Post.published_at < start + DAY)
+               Post.published_at >= start, Post.published_at < start + DAY,
+               *filter_clauses(session, **metric_filter(alert.metric)))  # before the limit, not after
         .order_by(Classification.score.desc(), Post.id)
         .limit(200)
     ).all()
-    rows = [r for r in rows if in_metric(alert.metric, r.category, r.triggers)]
     # Posts with the top trigger first: they show what drives the rise.
     rows = sorted(rows, key=lambda r: (not (top and top[0] in (r.triggers or [])), -r.score))[:limit]
     return [{"author": (r.author_pseudonym or "unknown")[:12], "excerpt": excerpt(r.text, 160),
