@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     notify_attempts: int = 3
     notify_backoff_s: float = 2.0
     # A delivery claimed this long ago with no outcome recorded lost its worker: it counts as a failed
-    # attempt and is claimed again. Keep it above the longest delivery round (all of one alert's sends).
+    # attempt and is claimed again. Keep it well above one send (SMTP and webhook timeouts).
     notify_claim_timeout_s: float = 900.0
     admin_email: str | None = None  # told when an alert cannot be delivered
 

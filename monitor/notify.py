@@ -10,13 +10,13 @@ leaves a `Delivery` row, and the rows are the whole state: a
 `notify_attempts` failed rows has given up (the admin address is then told, once per alert), any
 other is pending.
 
-A delivery round first claims what is pending: it inserts each attempt as a `sending` row under a
-unique (alert, subscriber, channel, attempt) key and commits, and sends only the attempts it inserted.
-So rounds that overlap (a check escalating an alert while the first round is under way, a redelivered
-task, beat resending an alert whose delivery is still queued) never send one message twice. Each
-outcome is then recorded on its row; each claim is stamped again just before its send (`renew_claim`),
-and a claim another round has taken over meanwhile is not sent. A claim still `sending` after
-`notify_claim_timeout_s` lost its worker: the next round records it as failed and claims the next attempt (beat's resend brings that
+A delivery round lists what is pending, then claims each attempt just before its send: it inserts the
+attempt as a `sending` row under a unique (alert, subscriber, channel, attempt) key, commits, and sends
+only if it inserted the row. So rounds that overlap (a check escalating an alert while the first round is
+under way, a redelivered task, beat resending an alert whose delivery is still queued) never send one
+message twice, and no claim is held for longer than its one send. Each outcome is then recorded on its
+row. A claim still `sending` after `notify_claim_timeout_s` lost its worker: the next round records it as
+failed and claims the next attempt (beat's resend brings that
 round). A round makes one attempt per pending channel; the task retries the round later (Celery
 countdown with exponential backoff), so no one waits inside a transaction. Webhook bodies are signed:
 `X-Vigil-Signature: sha256=HMAC(secret, "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
@@ -244,40 +244,24 @@ def expire_claims(session: Session, alert_id: int, settings: Settings, now: dt.d
     return len(expired)
 
 
-def claim(session: Session, outgoing: list[Outgoing], now: dt.datetime) -> list[Outgoing]:
-    """Insert each attempt as a `sending` row; return the ones this call inserted, each with its row id.
-
-    The others' keys were taken first by another round, which sends them. Commit the claims before
-    sending, so that every other round sees them.
-    """
-    claimed = []
-    for out in outgoing:
-        delivery_id = session.execute(
-            insert_for(session, Delivery.__table__)
-            .values(alert_id=out.alert_id, subscriber_id=out.subscriber_id, channel=out.channel,
-                    attempt=out.attempt, status="sending", created_at=now)
-            .on_conflict_do_nothing()  # either key: a subscriber's attempt or the admin note's
-            .returning(Delivery.__table__.c.id)
-        ).scalar()
-        if delivery_id is not None:
-            claimed.append(replace(out, delivery_id=delivery_id))
-    return claimed
-
-
-def renew_claim(session: Session, out: Outgoing, now: dt.datetime) -> bool:
-    """Stamp a claimed attempt `now` just before it is sent; False when it is no longer this round's (it
-    expired and another round took it over): then it must not be sent. A round with many slow recipients
-    thus never outlives its claims."""
-    return session.execute(
-        update(Delivery).where(Delivery.id == out.delivery_id, Delivery.status == "sending")
-        .values(created_at=now).returning(Delivery.id)
-    ).first() is not None
-
-
-def claim_deliveries(session: Session, alert_id: int, settings: Settings, now: dt.datetime) -> list[Outgoing]:
-    """Expire lost claims, then claim what is pending: the messages this round alone is to send."""
+def plan_deliveries(session: Session, alert_id: int, settings: Settings, now: dt.datetime) -> list[Outgoing]:
+    """Expire lost claims, then what is pending: the attempts a round will try to claim, one by one."""
     expire_claims(session, alert_id, settings, now)  # a write first: SQLite then takes its lock up front
-    return claim(session, pending_deliveries(session, alert_id, settings), now)
+    return pending_deliveries(session, alert_id, settings)
+
+
+def claim(session: Session, out: Outgoing, now: dt.datetime) -> Outgoing | None:
+    """Insert the attempt as a `sending` row and return it with its row id; None when another round took its
+    key first (and so sends it). Commit the claim before sending, so that every other round sees it; claim
+    each attempt just before its send, so no claim waits behind other sends and outlives its timeout."""
+    delivery_id = session.execute(
+        insert_for(session, Delivery.__table__)
+        .values(alert_id=out.alert_id, subscriber_id=out.subscriber_id, channel=out.channel,
+                attempt=out.attempt, status="sending", created_at=now)
+        .on_conflict_do_nothing()  # either key: a subscriber's attempt or the admin note's
+        .returning(Delivery.__table__.c.id)
+    ).scalar()
+    return None if delivery_id is None else replace(out, delivery_id=delivery_id)
 
 
 def send(settings: Settings, out: Outgoing) -> str | None:
@@ -297,7 +281,7 @@ def record_attempts(session: Session, results: list[tuple[Outgoing, str | None]]
     sent = failed = 0
     for out, error in results:
         if out.delivery_id is None:
-            raise ValueError("only claimed attempts are recorded: see claim_deliveries")
+            raise ValueError("only claimed attempts are recorded: see claim")
         # By id alone: if a slow round's claim expired meanwhile, what really happened still wins.
         session.execute(update(Delivery).where(Delivery.id == out.delivery_id)
                         .values(status="failed" if error else "sent", error=error))
@@ -321,10 +305,13 @@ def retry_countdown(settings: Settings, retries: int) -> float:
 
 def deliver_alert(session: Session, alert_id: int, settings: Settings,
                   now: dt.datetime | None = None) -> dict[str, int]:
-    """One delivery round in one session (the CLI's and the tests' path; the task splits it so that
-    nothing is sent inside a transaction): {"sent", "failed", "pending"}, pending being what a later
-    round still has to try (not what another round has claimed)."""
-    claimed = claim_deliveries(session, alert_id, settings, now or dt.datetime.now(dt.timezone.utc))
-    results = [(out, send(settings, out)) for out in claimed]
-    summary = record_attempts(session, results, settings)
+    """One delivery round in one session, for callers without a worker (and the tests); the task runs the same
+    steps with a transaction around each claim and each record, and none around a send. {"sent", "failed",
+    "pending"}, pending being what a later round still has to try (not what another round has claimed)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    summary = {"sent": 0, "failed": 0}
+    for out in plan_deliveries(session, alert_id, settings, now):
+        if (mine := claim(session, out, now)) is not None:
+            counts = record_attempts(session, [(mine, send(settings, mine))], settings)
+            summary = {key: summary[key] + counts[key] for key in summary}
     return summary | {"pending": len(pending_deliveries(session, alert_id, settings))}

@@ -22,9 +22,9 @@ from monitor.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     claim,
-    claim_deliveries,
     deliver_alert,
     pending_deliveries,
+    plan_deliveries,
     record_attempts,
     retry_countdown,
     send,
@@ -254,6 +254,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _claim_all(session, alert_id: int, settings, now: dt.datetime) -> list:
+    """A round that has claimed every attempt it planned and is still sending (each claim is committed
+    before its send, so other rounds see them all)."""
+    return [mine for out in plan_deliveries(session, alert_id, settings, now)
+            if (mine := claim(session, out, now)) is not None]
+
+
 def _finish(session, claimed, settings) -> None:
     """The rest of a round whose claims were taken earlier: send them, record the outcomes."""
     record_attempts(session, [(out, send(settings, out)) for out in claimed], settings)
@@ -267,12 +274,12 @@ def test_overlapping_rounds_send_one_message_per_recipient_and_channel(db_sessio
     a = _subscriber(db_session, "a@example.org", webhook_url=url)
     b = _subscriber(db_session, "b@example.org")
     read_early = pending_deliveries(db_session, alert.id, settings)  # round C reads before anyone claims
-    round_a = claim_deliveries(db_session, alert.id, settings, _now())  # round A claims, then starts sending
+    round_a = _claim_all(db_session, alert.id, settings, _now())  # round A claims, then starts sending
     assert [(o.subscriber_id, o.channel, o.attempt) for o in round_a] == [
         (a.id, "email", 1), (a.id, "webhook", 1), (b.id, "email", 1)]
     # Round B runs whole meanwhile (an escalation, a redelivered task, beat's resend): all is claimed.
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
-    assert claim(db_session, read_early, _now()) == []  # round C loses on the unique key
+    assert [claim(db_session, out, _now()) for out in read_early] == [None] * 3  # round C loses on the unique key
     assert inbox.messages == [] and receiver.requests == []
     _finish(db_session, round_a, settings)
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
@@ -289,7 +296,7 @@ def test_the_admin_note_is_claimed_once(db_session, smtp):
     settings = _settings(port, admin_email="ops@example.org")
     for _ in range(3):
         deliver_alert(db_session, alert.id, settings)  # the webhook gives up on its third failure
-    [note] = claim_deliveries(db_session, alert.id, settings, _now())
+    [note] = _claim_all(db_session, alert.id, settings, _now())
     assert (note.channel, note.attempt) == ("admin_email", 1)
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
     _finish(db_session, [note], settings)
@@ -302,7 +309,7 @@ def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(db_session, smtp):
     alert = _alert(db_session)
     sub = _subscriber(db_session, "ngo@example.org")
     claimed_at = _now()
-    [lost] = claim_deliveries(db_session, alert.id, settings, claimed_at)  # then its worker is lost
+    [lost] = _claim_all(db_session, alert.id, settings, claimed_at)  # then its worker is lost
     timeout = dt.timedelta(seconds=settings.notify_claim_timeout_s)
     # Within the timeout the round may still be sending: a redelivered task leaves it alone ...
     assert deliver_alert(db_session, alert.id, settings, now=claimed_at + timeout - dt.timedelta(seconds=1)) == {
@@ -328,7 +335,7 @@ def test_an_escalation_during_a_round_reaches_the_newly_admitted_subscriber_once
     alert = _alert(db_session, severity="warning")
     _subscriber(db_session, "all@example.org", min_severity="warning")
     _subscriber(db_session, "high@example.org", min_severity="high")
-    round_a = claim_deliveries(db_session, alert.id, settings, _now())  # the round for the opened alert
+    round_a = _claim_all(db_session, alert.id, settings, _now())  # the round for the opened alert
     alert.severity = "high"  # a check escalates it while round A is still sending
     db_session.flush()
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 1, "failed": 0, "pending": 0}
@@ -343,7 +350,7 @@ def test_a_failed_attempt_is_claimed_again_by_a_later_round(db_session, smtp):
     settings = _settings(port)
     alert = _alert(db_session)
     sub = _subscriber(db_session, "ngo@example.org")
-    round_a = claim_deliveries(db_session, alert.id, settings, _now())
+    round_a = _claim_all(db_session, alert.id, settings, _now())
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
     _finish(db_session, round_a, _settings(_free_port()))  # round A's SMTP server is away
     assert [(o.attempt, o.channel) for o in pending_deliveries(db_session, alert.id, settings)] == [(2, "email")]
@@ -369,7 +376,7 @@ def test_claims_hold_on_sqlite(tmp_path, smtp):
             a, b = (_subscriber(session, f"{n}@example.org").id for n in "ab")
         claimed_at = _now()
         with sessions.begin() as session:
-            round_a = claim_deliveries(session, alert_id, settings, claimed_at)
+            round_a = _claim_all(session, alert_id, settings, claimed_at)
         assert [o.subscriber_id for o in round_a] == [a, b]
         with sessions.begin() as session:
             assert deliver_alert(session, alert_id, settings) == {"sent": 0, "failed": 0, "pending": 0}

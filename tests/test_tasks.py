@@ -17,7 +17,7 @@ from monitor.config import Settings, use_settings
 from monitor.models import Alert, Classification, Delivery, Post, Rollup, Subscriber
 from monitor.sources.registry import add_source
 from tests.factories import KEY, make_post
-from tests.test_notify import smtp  # noqa: F401 - the aiosmtpd fixture
+from tests.test_notify import _claim_all, smtp  # noqa: F401 - smtp: the aiosmtpd fixture
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><language>en</language>
 <item><title>Budget approved</title><guid>a1</guid><pubDate>Tue, 20 Feb 2024 08:00:00 GMT</pubDate>
@@ -166,7 +166,7 @@ def test_overlapping_delivery_tasks_send_one_email(db_session, tasks, monkeypatc
     alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
     # Task A commits its claim and starts sending ...
     with tasks.sessions().begin() as session:
-        round_a = notify.claim_deliveries(session, alert_id, settings, dt.datetime.now(dt.timezone.utc))
+        round_a = _claim_all(session, alert_id, settings, dt.datetime.now(dt.timezone.utc))
     # ... while beat finds the claim open and sends a second task, which runs whole and sends nothing.
     calls = _sends(monkeypatch, tasks.deliver_alert)
     assert tasks.check_spikes.apply(args=["AM", SPIKE_DAY.isoformat()], kwargs={"resend": True}).get() == [alert_id]
@@ -186,35 +186,19 @@ def test_a_delivery_task_takes_over_a_stale_claim(db_session, tasks, smtp, tmp_p
     alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
     lost_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
     with tasks.sessions().begin() as session:  # a round whose worker was lost mid-send, long ago
-        notify.claim_deliveries(session, alert_id, settings, lost_at)
+        _claim_all(session, alert_id, settings, lost_at)
     assert tasks.deliver_alert.apply(args=[alert_id]).get() == {"sent": 1, "failed": 0, "pending": 0}
     assert [(d.attempt, d.status) for d in db_session.scalars(select(Delivery).order_by(Delivery.id))] == [
         (1, "failed"), (2, "sent")]
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
 
 
-def test_a_slow_round_does_not_send_a_claim_another_round_took_over(db_session, tasks, smtp, tmp_path):  # noqa: F811
+def test_a_slow_round_does_not_send_what_another_round_claimed_first(db_session, tasks, smtp, tmp_path):  # noqa: F811
     port, inbox = smtp
     alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
-    now = dt.datetime.now(dt.timezone.utc)
-    with tasks.sessions().begin() as session:  # round A claims, then is slow for longer than the timeout
-        [mine] = notify.claim_deliveries(session, alert_id, settings,
-                                         now - dt.timedelta(seconds=settings.notify_claim_timeout_s + 1))
-    assert tasks.deliver_alert.apply(args=[alert_id]).get()["sent"] == 1  # round B takes the attempt over
+    with tasks.sessions().begin() as session:  # round A lists what is pending, then is slow to get to it
+        [planned] = notify.plan_deliveries(session, alert_id, settings, dt.datetime.now(dt.timezone.utc))
+    assert tasks.deliver_alert.apply(args=[alert_id]).get()["sent"] == 1  # round B claims and sends it
     with tasks.sessions().begin() as session:
-        assert not notify.renew_claim(session, mine, now)  # so A must not send it
+        assert notify.claim(session, planned, dt.datetime.now(dt.timezone.utc)) is None  # so A does not
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
-
-
-def test_a_claim_still_held_is_renewed_before_its_send(db_session, tasks, smtp, tmp_path):  # noqa: F811
-    port, _ = smtp
-    alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
-    claimed_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.notify_claim_timeout_s - 5)
-    with tasks.sessions().begin() as session:
-        [mine] = notify.claim_deliveries(session, alert_id, settings, claimed_at)
-    later = claimed_at + dt.timedelta(seconds=60)
-    with tasks.sessions().begin() as session:
-        assert notify.renew_claim(session, mine, later)
-        # renewed: a round checking now (past the old stamp's timeout) does not expire it
-        assert notify.expire_claims(session, alert_id, settings, claimed_at + dt.timedelta(
-            seconds=settings.notify_claim_timeout_s + 1)) == 0

@@ -159,21 +159,23 @@ def deliver_alert(self, alert_id: int) -> dict:
     claimed with no transaction open, record each outcome; retry later (exponential backoff) while
     something is still pending.
 
-    The claims are committed before any send, so an overlapping round (an escalation, a redelivery,
-    beat's resend) sends nothing that this one claimed. What another round has claimed is left to it.
+    Each attempt is claimed, and the claim committed, just before its send, so an overlapping round (an
+    escalation, a redelivery, beat's resend) sends nothing that this one claimed. What another round has
+    claimed is left to it.
     """
     _bind(self, alert_id=alert_id)
     s = get_settings()
     with sessions().begin() as session:
-        claimed = notify.claim_deliveries(session, alert_id, s, dt.datetime.now(dt.timezone.utc))
+        planned = notify.plan_deliveries(session, alert_id, s, dt.datetime.now(dt.timezone.utc))
     summary = {"sent": 0, "failed": 0}
-    for out in claimed:
-        with sessions().begin() as session:  # a claim that expired while earlier sends were slow is not ours
-            if not notify.renew_claim(session, out, dt.datetime.now(dt.timezone.utc)):
-                continue
-        error = notify.send(s, out)
+    for out in planned:
+        with sessions().begin() as session:  # committed before the send, so other rounds see it
+            mine = notify.claim(session, out, dt.datetime.now(dt.timezone.utc))
+        if mine is None:
+            continue  # another round claimed it first, and sends it
+        error = notify.send(s, mine)
         with sessions().begin() as session:  # each at once: a lost worker leaves at most one claim unrecorded
-            counts = notify.record_attempts(session, [(out, error)], s)
+            counts = notify.record_attempts(session, [(mine, error)], s)
         summary = {key: summary[key] + counts[key] for key in summary}
     pending = 0
     if summary["failed"]:
