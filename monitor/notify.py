@@ -119,6 +119,14 @@ def recipients(session: Session, alert: Alert) -> list[Subscriber]:
             if _admits(alert.country, alert.severity, s.countries, s.min_severity)]
 
 
+def _channels(sub: Subscriber) -> list[tuple[str, str, str]]:
+    """(channel, address, webhook format) of each way a subscriber is sent alerts."""
+    out = [("email", sub.email, "json")]
+    if sub.webhook_url:
+        out.append(("webhook", sub.webhook_url, sub.webhook_format or "json"))
+    return out
+
+
 def undelivered_alerts(session: Session, country: str) -> list[int]:
     """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted,
     or with an attempt still claimed (`sending`).
@@ -128,25 +136,14 @@ def undelivered_alerts(session: Session, country: str) -> list[int]:
     channel with a failed attempt is left to the delivery task's own retries. `deliver_alert` still
     decides what is sent: nothing while a claim is younger than `notify_claim_timeout_s`.
     """
-    claimed = set(session.scalars(
-        select(Delivery.alert_id).join(Alert, Alert.id == Delivery.alert_id)
-        .where(Alert.country == country, Alert.status.in_(("open", "acknowledged")), Delivery.status == "sending")))
-    rows = session.execute(
-        select(Alert.id, Alert.severity, Subscriber.id, Subscriber.countries, Subscriber.min_severity,
-               Subscriber.webhook_url, Delivery.channel)
-        .select_from(Alert)
-        .join(Subscriber, Subscriber.active.is_(True))
-        .outerjoin(Delivery, (Delivery.alert_id == Alert.id) & (Delivery.subscriber_id == Subscriber.id))
-        .where(Alert.country == country, Alert.status.in_(("open", "acknowledged")))
-    )
-    wanted: dict[tuple[int, int], set[str]] = {}
-    tried: dict[tuple[int, int], set[str]] = {}
-    for alert_id, severity, sub_id, countries, min_severity, webhook_url, channel in rows:
-        if _admits(country, severity, countries, min_severity):
-            wanted[(alert_id, sub_id)] = {"email", "webhook"} if webhook_url else {"email"}  # as pending_deliveries
-            tried.setdefault((alert_id, sub_id), set()).add(channel)
-    return sorted(claimed | {alert_id for (alert_id, sub), channels in wanted.items()
-                             if channels - tried[(alert_id, sub)]})
+    out = []
+    for alert in session.scalars(select(Alert).where(Alert.country == country,
+                                                     Alert.status.in_(("open", "acknowledged")))):
+        pairs = _tally(session, alert.id)
+        if any(pair.sending for pair in pairs.values()) or any(
+                (sub.id, channel) not in pairs for sub in recipients(session, alert) for channel, _, _ in _channels(sub)):
+            out.append(alert.id)
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -204,9 +201,7 @@ def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> l
     limit = settings.notify_attempts
     todo: list[tuple[int | None, str, str, str]] = []
     for sub in recipients(session, alert):
-        todo.append((sub.id, "email", sub.email, "json"))
-        if sub.webhook_url:
-            todo.append((sub.id, "webhook", sub.webhook_url, sub.webhook_format or "json"))
+        todo += [(sub.id, channel, to, fmt) for channel, to, fmt in _channels(sub)]
     state = {(s, c): pairs.get((s, c), _Pair()) for s, c, _, _ in todo}
     given_up = [(s, c) for s, c, _, _ in todo if not state[s, c].sent and state[s, c].failed >= limit]
     todo = [t for t in todo if state[t[0], t[1]].pending(limit)]
