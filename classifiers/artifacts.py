@@ -67,7 +67,7 @@ def save_model(model: Model, out: str | Path, *, training_data: list[dict], scor
         "sha256": sha256_of(out / MODEL_FILE),
         "size_bytes": (out / MODEL_FILE).stat().st_size,
     }
-    learner = getattr(model, "trigger_learner", None)
+    learner = model.trigger_learner
     if learner is not None:
         card["trigger_learner"] = learner.card()
     if reviews is not None:
@@ -95,6 +95,8 @@ def _mhc_coverage(mhc: dict) -> str:
 
 
 def _evaluation_lines(evaluation: dict) -> list[str]:
+    from classifiers.evaluation import RECALL_AT_PRECISION, TARGET_PRECISION  # rendering only: workers need none
+
     lines = ["", f"## Fixed protocols (`{evaluation['command']}`, {evaluation['date']})", "",
              "Each protocol trains its own models on its training rows only (same recipe as this model); "
              "reference = TF-IDF word 1-2 + char 2-5 with class-balanced logistic regression. Evaluation-only data "
@@ -102,16 +104,16 @@ def _evaluation_lines(evaluation: dict) -> list[str]:
              "(CC BY 4.0; Röttger et al., WOAH 2022). " + _mhc_coverage(evaluation["results"].get("mhc-jewish", {})),
              "", "Precision, recall and F1 are at each model's own threshold: Vigil's is chosen on validation rows "
              "(ISCA's latest train-year slice, a seed slice and HateXplain's validation split), the reference keeps "
-             "0.5, so compare AUC and R@P0.8 (the best recall at precision >= 0.8 on the scored rows, a ranking "
-             "measure like AUC) across models.", "",
-             "| protocol | model | rows | positive | precision | recall | F1 | AUC | R@P0.8 |",
+             f"0.5, so compare AUC and R@P{TARGET_PRECISION} (the best recall at precision >= {TARGET_PRECISION} "
+             "on the scored rows, a ranking measure like AUC) across models.", "",
+             f"| protocol | model | rows | positive | precision | recall | F1 | AUC | R@P{TARGET_PRECISION} |",
              "|---|---|---|---|---|---|---|---|---|"]
 
     def rows(name: str, by_model: dict) -> None:
         for model, m in by_model.items():
             if isinstance(m, dict) and "precision" in m:
                 lines.append(f"| {name} | {model} | {m['rows']} | {m['positive']} | {m['precision']} | "
-                             f"{m['recall']} | {m['f1']} | {m['auc']} | {m.get('recall_at_precision_0.8', '')} |")
+                             f"{m['recall']} | {m['f1']} | {m['auc']} | {m.get(RECALL_AT_PRECISION, '')} |")
 
     for protocol, result in evaluation["results"].items():
         if protocol == "mhc-jewish":

@@ -19,6 +19,8 @@ ISCA_FILE = "GoldStandard2024.csv"
 ISCA_TRAIN_YEARS = range(2019, 2022)
 ISCA_TEST_YEARS = range(2022, 2024)
 TOXIGEN_FILE = "toxigen_annotated_train.csv"
+TOXIGEN_SOURCE = "toxigen"
+HATEXPLAIN_VALIDATION_SOURCE = "hatexplain-val"
 HATEXPLAIN_FILE = "hatexplain_test_val.csv"
 # ToxiGen's human toxicity is the mean of 1-5 annotator scores: >= 3 toxic, <= 2 benign, between dropped.
 TOXIGEN_TOXIC, TOXIGEN_BENIGN = 3.0, 2.0
@@ -85,14 +87,15 @@ def neutral_heldout_rows() -> list[dict]:
     return read_jsonl(PACKAGE_DIR / "heldout" / "neutral.jsonl", source="neutral-heldout")
 
 
-def _isca_file(path: str | Path) -> Path:
+def data_file(path: str | Path, name: str) -> Path:
+    """`path` itself, or the file `name` inside it when `path` is a data set's folder."""
     path = Path(path)
-    return path / ISCA_FILE if path.is_dir() else path
+    return path / name if path.is_dir() else path
 
 
 def isca_rows(path: str | Path) -> Iterator[dict]:
     """ISCA GoldStandard2024 rows (CC BY 4.0, Jikeli et al.); the Keyword column is dropped, it leaks the label."""
-    with _isca_file(path).open(encoding="utf-8", newline="") as fh:
+    with data_file(path, ISCA_FILE).open(encoding="utf-8", newline="") as fh:
         for rec in csv.DictReader(fh):
             yield {
                 "text": rec["Text"], "antisemitic": rec["Biased"].strip() == "1", "lang": "en",
@@ -108,14 +111,13 @@ def toxigen_rows(path: str | Path) -> list[dict]:
     twelve other groups -> not antisemitic, weight TOXIGEN_OTHER_TARGET_WEIGHT. Texts are machine-written English.
     A toxic statement about Jews that names no Jewish target (127 of 294: "they ...") is dropped: as text it
     cannot be told from hostility to anyone, and the detector's calibration counts on a post naming its target
-    (classifiers/calibration.py). Grouped CV on ISCA 2019-2021: AUC 0.8529 -> 0.8516; HateXplain validation
-    AUC 0.9187 -> 0.9329. A toxic statement filed under another group that names a Jewish target (67 of 3,089)
-    is dropped too: the group is the one the generator was prompted with, and such a text is often antisemitic.
+    (classifiers/calibration.py). A toxic statement filed under another group that names a Jewish target (67 of
+    3,089) is dropped too: the group is the one the generator was prompted with, and such a text is often
+    antisemitic.
     """
     from classifiers.features import names_target
 
-    path = Path(path)
-    path = path / TOXIGEN_FILE if path.is_dir() else path
+    path = data_file(path, TOXIGEN_FILE)
     rows = []
     with path.open(encoding="utf-8", newline="") as fh:
         for rec in csv.DictReader(fh):
@@ -134,7 +136,7 @@ def toxigen_rows(path: str | Path) -> list[dict]:
                 row = {"antisemitic": False, "weight": TOXIGEN_OTHER_TARGET_WEIGHT}
             else:
                 continue
-            rows.append({**row, "text": text, "lang": "en", "category": "", "source": "toxigen"})
+            rows.append({**row, "text": text, "lang": "en", "category": "", "source": TOXIGEN_SOURCE})
     return rows
 
 
@@ -142,8 +144,7 @@ def hatexplain_jewish(path: str | Path, split: str = "test") -> list[dict]:
     """HateXplain posts of one official split (MIT, Mathew et al. 2021): those whose majority target is Jews
     (hatespeech or offensive) as antisemitic, and every normal post as not. The test split is for evaluation
     only; the validation split ("val") may tune, and is used only to choose the threshold."""
-    path = Path(path)
-    path = path / HATEXPLAIN_FILE if path.is_dir() else path
+    path = data_file(path, HATEXPLAIN_FILE)
     with path.open(encoding="utf-8", newline="") as fh:
         records = list(csv.DictReader(fh))
     # A validation post whose text is also a test post is left out, so tuning never sees a test text.
@@ -156,7 +157,8 @@ def hatexplain_jewish(path: str | Path, split: str = "test") -> list[dict]:
             rows.append({"text": rec["text"], "antisemitic": False})
         elif rec["target_jewish_majority"] == "1":
             rows.append({"text": rec["text"], "antisemitic": True})
-    return [{**r, "lang": "en", "category": "", "source": f"hatexplain-{split}"} for r in rows]
+    source = HATEXPLAIN_VALIDATION_SOURCE if split == "val" else f"hatexplain-{split}"
+    return [{**r, "lang": "en", "category": "", "source": source} for r in rows]
 
 
 def isca_temporal(path: str | Path) -> tuple[list[dict], list[dict]]:

@@ -22,7 +22,6 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from classifiers.background import background_rows
 from classifiers.data import (
     hatexplain_jewish,
     isca_rows,
@@ -32,9 +31,9 @@ from classifiers.data import (
     toxigen_rows,
 )
 from classifiers.training import (
-    SEED_WEIGHT,
     isca_validation_slice,
     metrics,
+    recipe_rows,
     threshold_split,
     train,
     validation_slice,
@@ -46,18 +45,13 @@ PROTOCOLS = ("isca-temporal", "isca-cv", "hatexplain-jewish", "mhc-jewish")
 MHC_LANGUAGES = {"german": "de", "polish": "pl", "spanish": "es", "portuguese": "pt", "arabic": "ar"}
 CV_FOLDS = 5
 TARGET_PRECISION = 0.8
+RECALL_AT_PRECISION = f"recall_at_precision_{TARGET_PRECISION}"  # its key in the protocols' results
 Scorer = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]  # texts -> (scores, flagged)
 
 
-def vigil_rows(toxigen: str | Path | None = None) -> list[dict]:
-    """Seed train split (weighted) + background corpus + ToxiGen when given: the shipped model's mix besides ISCA."""
-    seeds = [{**r, "weight": SEED_WEIGHT} for r in seed_rows("train")]
-    return seeds + background_rows() + (toxigen_rows(toxigen) if toxigen is not None else [])
-
-
 def train_vigil(isca_fit: list[dict], validation: list[dict], rows: list[dict]):
-    """A Vigil Model trained on `isca_fit` + `rows` (vigil_rows); threshold on `validation` (ISCA) + a seed slice,
-    split as the shipped model is (training.threshold_split)."""
+    """A Vigil Model trained on `isca_fit` + `rows` (training.recipe_rows); threshold on `validation` + a seed
+    slice, split as the shipped model is (training.threshold_split)."""
     fit, validation = threshold_split(rows, isca_fit, validation)
     return train(fit, validation=validation, version="evaluation")
 
@@ -101,7 +95,7 @@ def recall_at_precision(y_true: Sequence[bool], scores: Sequence[float], minimum
 def protocol_metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool]) -> dict:
     """metrics() at the model's own threshold, plus recall at precision >= TARGET_PRECISION."""
     return {**metrics(y_true, scores, flagged),
-            f"recall_at_precision_{TARGET_PRECISION}": recall_at_precision(y_true, scores)}
+            RECALL_AT_PRECISION: recall_at_precision(y_true, scores)}
 
 
 def _score_rows(scorer: Scorer, rows: list[dict]) -> dict:
@@ -146,7 +140,7 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
     data = Path(data)
     isca_path = data / "isca_antisemitism_twitter"
     toxigen, hatexplain = data / "toxigen_annotated", data / "hatexplain_test_val"
-    vigil_mix = vigil_rows(toxigen if toxigen.exists() else None)
+    vigil_mix = recipe_rows(seed_rows("train"), toxigen=toxigen_rows(toxigen) if toxigen.exists() else [])
     # The HateXplain validation split helps choose the threshold, as for the shipped model (never fitted).
     extra_validation = hatexplain_jewish(hatexplain, "val") if hatexplain.exists() else []
     results: dict = {}

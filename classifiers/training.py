@@ -12,11 +12,14 @@ import numpy as np
 import structlog
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
+from classifiers.background import SOURCE as BACKGROUND_SOURCE
 from classifiers.background import background_rows
 from classifiers.categories import ANTISEMITIC_CATEGORIES
 from classifiers.data import (
+    HATEXPLAIN_VALIDATION_SOURCE,
     HELDOUT,
     TOXIGEN_OTHER_TARGET_WEIGHT,
+    TOXIGEN_SOURCE,
     TRAIN,
     check_row,
     hash_split,
@@ -41,9 +44,9 @@ SEED_WEIGHT = 5.0
 REVIEW_HELDOUT_PERCENT = 20
 REVIEW_SOURCE = "reviews"
 # Generated or machine-written rows: fitted, never used to choose the threshold.
-FIT_ONLY_SOURCES = frozenset({"background", "toxigen"})
+FIT_ONLY_SOURCES = frozenset({BACKGROUND_SOURCE, TOXIGEN_SOURCE})
 # Rows of a data set's validation split: they help choose the threshold and are never fitted.
-THRESHOLD_ONLY_SOURCES = frozenset({"hatexplain-val"})
+THRESHOLD_ONLY_SOURCES = frozenset({HATEXPLAIN_VALIDATION_SOURCE})
 
 
 def choose_threshold(y_true: Sequence[bool], scores: Sequence[float], weights: Sequence[float] | None = None) -> float:
@@ -98,11 +101,10 @@ def _covered_languages(rows: list[dict], min_rows: int) -> list[str]:
 
 
 def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, version: str | None = None,
-          min_rows_per_language: int = MIN_ROWS_PER_LANGUAGE, refit: bool = True, **params) -> Model:
+          min_rows_per_language: int = MIN_ROWS_PER_LANGUAGE, **params) -> Model:
     """Fit a Model on `rows`; the threshold is chosen on `validation` (or a 15% hash slice), then all rows are refit.
 
     Rows are dicts with `text`, `antisemitic`, optional `lang`, `category`, `weight`. `params` go to make_detector.
-    With refit=False the detector fitted without the validation rows is kept (half the time; for evaluation).
     """
     rows = list(rows)
     if validation is None:
@@ -118,7 +120,7 @@ def train(rows: Iterable[dict], *, validation: Sequence[dict] | None = None, ver
                                  [float(r.get("weight", 1.0)) for r in validation])
     # Disjoint by construction; rows only lent to choose the threshold (HateXplain's validation split) stay out.
     everything = fit_rows + [r for r in validation if r.get("source") not in THRESHOLD_ONLY_SOURCES]
-    detector = _fit_detector(everything, **params) if refit else probe
+    detector = _fit_detector(everything, **params)
     model = Model(
         detector=detector, categorizer=_fit_categorizer(everything), threshold=threshold, version=version or "",
         languages=_covered_languages(everything, min_rows_per_language),
@@ -219,6 +221,14 @@ def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return [r for r in rows if not held(r)], [r for r in rows if held(r)]
 
 
+def recipe_rows(supplied: Iterable[dict], *, seed_weight: float = SEED_WEIGHT, background: bool = True,
+                toxigen: Sequence[dict] = ()) -> list[dict]:
+    """The shipped model's rows besides ISCA: the supplied (seed) train rows at `seed_weight` unless they carry a
+    weight, the generated background corpus, and ToxiGen's rows (toxigen_rows)."""
+    return ([{**r, "weight": r.get("weight", seed_weight)} for r in supplied]
+            + (background_rows() if background else []) + list(toxigen))
+
+
 def threshold_split(rows: list[dict], isca_fit: Sequence[dict],
                     validation: Sequence[dict]) -> tuple[list[dict], list[dict]]:
     """The shipped recipe's (fit, validation): the given validation rows (ISCA's latest train-year slice, the
@@ -304,13 +314,10 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
     from classifiers.artifacts import save_model
 
     train_rows, heldout = rows_by_split(rows)
-    train_rows = [{**r, "weight": r.get("weight", seed_weight)} for r in train_rows]
-    if background:
-        train_rows += background_rows()
+    toxigen_train = toxigen_rows(toxigen) if toxigen is not None else []
+    train_rows = recipe_rows(train_rows, seed_weight=seed_weight, background=background, toxigen=toxigen_train)
     data_notes, validation, isca_test = [], None, None
-    if toxigen is not None:
-        toxigen_train = toxigen_rows(toxigen)
-        train_rows += toxigen_train
+    if toxigen_train:
         data_notes.append(TOXIGEN_NOTE | {"used": f"{len(toxigen_train)} rows, fitted only: "
                                                    f"{sum(r['antisemitic'] for r in toxigen_train)} toxic about Jews "
                                                    "(antisemitic), benign ones about Jews and toxic ones about other "
