@@ -93,6 +93,20 @@ def db_session(pg_engine):
             trans.rollback()
 
 
+@pytest.fixture
+def task_sessions(db_session, monkeypatch):
+    """workers.tasks with each `sessions()` a savepoint of the test's transaction: a task's commit is seen by
+    its retry and by the test, and all of it is rolled back after the test."""
+    from sqlalchemy.orm import sessionmaker
+
+    from workers import tasks as module
+
+    factory = sessionmaker(bind=db_session.connection(), join_transaction_mode="create_savepoint",
+                           expire_on_commit=False)
+    monkeypatch.setattr(module, "sessions", lambda: factory)
+    return module
+
+
 @pytest.fixture(scope="session")
 def redis_url(pytestconfig) -> str:
     import redis

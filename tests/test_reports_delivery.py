@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from monitor import notify, reporting
 from monitor.config import Settings, use_settings
@@ -160,16 +160,10 @@ def test_concurrent_beats_on_separate_connections_claim_once(pg_engine, tmp_path
 # --- delivery through a real SMTP server -----------------------------------------------------------------
 
 @pytest.fixture
-def tasks(db_session, monkeypatch):
-    """workers.tasks with each `sessions().begin()` a savepoint of the test's transaction."""
-    from workers import tasks as module
-
-    factory = sessionmaker(bind=db_session.connection(), join_transaction_mode="create_savepoint",
-                           expire_on_commit=False)
-    monkeypatch.setattr(module, "sessions", lambda: factory)
+def tasks(task_sessions, monkeypatch):
     sent = []
-    monkeypatch.setattr(module.deliver_report_run, "delay", lambda *args: sent.append(args))
-    yield module, sent
+    monkeypatch.setattr(task_sessions.deliver_report_run, "delay", lambda *args: sent.append(args))
+    yield task_sessions, sent
     use_settings(None)
 
 

@@ -10,20 +10,14 @@ import pytest
 from kombu.exceptions import OperationalError as BrokerError
 from pydantic import SecretStr
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from monitor import alerts, notify, polling
 from monitor.config import Settings, use_settings
 from monitor.models import Alert, Classification, Delivery, Post, Rollup, Subscriber
 from monitor.sources.registry import add_source
 from tests.factories import KEY, make_post
+from tests.test_polling import FEED
 from tests.test_notify import _claim_all, smtp  # noqa: F401 - smtp: the aiosmtpd fixture
-
-FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><language>en</language>
-<item><title>Budget approved</title><guid>a1</guid><pubDate>Tue, 20 Feb 2024 08:00:00 GMT</pubDate>
-<description>The cabinet approved the budget.</description></item>
-<item><title>Roads closed</title><guid>a2</guid><pubDate>Tue, 20 Feb 2024 09:00:00 GMT</pubDate>
-<description>Snow closed the mountain roads.</description></item></channel></rss>"""
 
 START = dt.date(2024, 1, 1)
 SPIKE_DAY = START + dt.timedelta(days=28)
@@ -36,15 +30,9 @@ def _use(tmp_path, **kw) -> Settings:
 
 
 @pytest.fixture
-def tasks(db_session, monkeypatch, tmp_path):
-    """workers.tasks with each `sessions()` a savepoint of the test's transaction."""
-    from workers import tasks as module
-
-    factory = sessionmaker(bind=db_session.connection(), join_transaction_mode="create_savepoint",
-                           expire_on_commit=False)
-    monkeypatch.setattr(module, "sessions", lambda: factory)
+def tasks(task_sessions, tmp_path):
     _use(tmp_path)
-    yield module
+    yield task_sessions
     use_settings(None)
 
 
