@@ -112,3 +112,17 @@ def test_the_api_runs_on_the_embedded_default(tmp_path):
     for path in ("/api/v1/me", "/api/v1/me", "/api/v1/trends", "/api/v1/posts?trigger=gaza_war", "/api/v1/alerts",
                  "/api/v1/sources", "/api/v1/reports", "/api/v1/labels"):
         assert client.get(path, headers=headers).status_code == 200, path
+
+
+def test_disputed_posts_are_found_behind_many_newer_settled_ones(db_session):
+    src = make_source(db_session, country="AM")
+    day = dt.date.today()
+    disputed = make_post(db_session, src, day, "still disputed")
+    add_label(db_session, disputed.id, True, "conspiracy", by="ann")
+    add_label(db_session, disputed.id, False, by="bob")
+    for i in range(6):  # newer posts that were disputed and then settled: ann came round to bob's verdict
+        post = make_post(db_session, src, day, f"settled {i}")
+        add_label(db_session, post.id, True, "conspiracy", by="ann")
+        add_label(db_session, post.id, False, by="bob")
+        add_label(db_session, post.id, False, by="ann")
+    assert disputed_posts(db_session, None, limit=1) == [disputed.id]
