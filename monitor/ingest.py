@@ -193,7 +193,9 @@ def store_posts(
                 errors.append(RowError(location=f"id {item.external_id[:100]}", error=str(exc),
                                        raw=item.text))
         new_ids = _insert_posts(session, rows) if rows else []
-        # All new: nothing else to look up, which is the common case of a poll.
+        # All new (a first import, a feed read past its cursor): nothing to look up. With duplicates (a re-import,
+        # a retried poll, a feed repeating items), one query on the (source, external id) key finds the batch's
+        # posts still without a classification, new ones included.
         unclassified = (new_ids if len(new_ids) == len(rows)
                         else _unclassified(session, source.id, [r["external_id"] for r in rows]))
         record_errors(session, source.id, errors)
