@@ -95,14 +95,14 @@ def main() -> None:
           f"in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} posts/s on one core; "
           f"flagged {sum(p.antisemitic for p in preds)}; peak RSS {peak_mb:.0f} MB")
     if args.stages:
-        from classifiers.normalize import normalize_batch, normalize_text
+        from classifiers.normalize import normalize_batch
 
         sample = texts[: min(len(texts), 20_000)]
         normalized = normalize_batch(sample)
         features = model.detector.named_steps["features"].transform(normalized)
         dates = [None] * len(sample)
         stages = {
-            "normalise": lambda: [normalize_text(t) for t in sample],
+            "normalise (as predict runs it)": lambda: normalize_batch(sample),
             "hostility score (incl. normalise)": lambda: model.scores(sample),
             "category (all posts, as if flagged)": lambda: model._categories(normalized),
             "triggers, terms + learned as predict runs them (normalised, features given)":
