@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
-from sqlalchemy import String, cast, select, type_coerce
+from sqlalchemy import String, cast, exists, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -80,6 +80,24 @@ def posts_needing_classification(session: Session, model_version: str, after_id:
         .outerjoin(Classification, Classification.post_id == Post.id)
         .where(Post.id > after_id)
         .where((Classification.id.is_(None)) | (Classification.model_version != model_version))
+        .order_by(Post.id)
+        .limit(limit)
+    ))
+
+
+def stranded_post_ids(session: Session, *, collected_after: dt.datetime, collected_before: dt.datetime,
+                      after_id: int = 0, limit: int = 5000) -> list[int]:
+    """Ids of posts collected in [collected_after, collected_before) that no classification has reached, in id
+    order: their classify task was lost or gave up (a database away longer than its retries), so no rollup
+    counts them.
+
+    `collected_before` leaves a grace period, so posts whose task is merely still queued are not sent twice;
+    were they, the second task would find them classified and predict nothing.
+    """
+    return list(session.scalars(
+        select(Post.id)
+        .where(Post.collected_at >= collected_after, Post.collected_at < collected_before, Post.id > after_id,
+               ~exists().where(Classification.post_id == Post.id))
         .order_by(Post.id)
         .limit(limit)
     ))

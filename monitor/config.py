@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     beat_poll_seconds: float = 60.0
     beat_spike_seconds: float = 300.0
     beat_report_seconds: float = 900.0  # how often beat checks which subscribers' weekly reports are due
+    beat_sweep_seconds: float = 600.0  # how often beat sends posts left unclassified on to classification
+    sweep_grace_s: float = 600.0  # a post is left unclassified once it has waited this long after collection
+    sweep_window_hours: float = 48.0  # how far back the sweep looks (older ones: `vigil reclassify`)
     report_attempts: int = 5  # a failed report run is retried until it has made this many attempts
     report_backoff_s: float = 300.0  # doubling after each failed attempt
     report_stale_s: float = 1800.0  # a run still rendering after this long lost its worker: claim it again

@@ -84,6 +84,7 @@ class Post(Base):
         UniqueConstraint("source_id", "external_id", name="uq_posts_source_external"),
         Index("ix_posts_country_published", "country", "published_at"),
         Index("ix_posts_country_id", "country", "id"),  # a country's posts, newest first (the API's post list)
+        Index("ix_posts_collected_at", "collected_at"),  # recent posts, for beat's sweep of unclassified ones
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from monitor.classification import classify_posts
+from monitor.classification import classify_posts, stranded_post_ids
 from monitor.models import Classification
 from tests.factories import make_post, make_source
 
@@ -69,3 +69,23 @@ def test_each_post_is_predicted_with_its_date_so_dated_triggers_apply(db_session
         model._taxonomy = None  # the cached packaged model is shared with other tests
     triggers = dict(db_session.execute(select(Classification.post_id, Classification.triggers)).all())
     assert triggers == {before.id: ["israel_azerbaijan_ties"], after.id: []}  # ended the day before
+
+
+def test_stranded_posts_are_the_unclassified_ones_collected_in_the_window(db_session):
+    source = make_source(db_session, country="AM")
+    now = dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc)
+    ages = {"classified": 2, "stranded": 2, "stranded too": 30, "still queued": 0.05, "too old": 72}
+    posts = {}
+    for name, hours in ages.items():
+        post = make_post(db_session, source, now.date(), name,
+                         classification={} if name == "classified" else None)
+        post.collected_at = now - dt.timedelta(hours=hours)
+        posts[name] = post.id
+    db_session.flush()
+    window = {"collected_after": now - dt.timedelta(hours=48), "collected_before": now - dt.timedelta(minutes=10)}
+
+    assert stranded_post_ids(db_session, **window) == [posts["stranded"], posts["stranded too"]]
+    # Paged by id, as the sweep reads them.
+    first = stranded_post_ids(db_session, **window, limit=1)
+    assert first == [posts["stranded"]]
+    assert stranded_post_ids(db_session, **window, after_id=first[-1]) == [posts["stranded too"]]

@@ -15,7 +15,7 @@ from monitor import alerts, notify, polling
 from monitor.config import Settings, use_settings
 from monitor.models import Alert, Classification, Delivery, Post, Rollup, Subscriber
 from monitor.sources.registry import add_source
-from tests.factories import KEY, make_post
+from tests.factories import KEY, make_post, make_source
 from tests.test_polling import FEED
 from tests.test_notify import _claim_all, smtp  # noqa: F401 - smtp: the aiosmtpd fixture
 
@@ -103,6 +103,27 @@ def _spike(db_session) -> Subscriber:
     db_session.add(subscriber)
     db_session.flush()
     return subscriber
+
+
+def test_beat_sends_posts_whose_classification_was_lost_once_they_are_past_the_grace(db_session, tasks,
+                                                                                    monkeypatch, tmp_path):
+    _use(tmp_path, classify_batch_size=2)
+    source = make_source(db_session, country="AM")
+    now = dt.datetime.now(dt.timezone.utc)
+    stranded = []
+    for minutes in (90, 60, 30, 2):  # stored, and their classify task lost; the last may still be queued
+        post = make_post(db_session, source, now.date(), f"post {minutes}")
+        post.collected_at = now - dt.timedelta(minutes=minutes)
+        stranded.append(post.id)
+    db_session.flush()
+    calls = _sends(monkeypatch, tasks.classify_posts)
+    assert tasks.classify_stranded_posts.apply().get() == 3
+    assert calls == [stranded[:2], stranded[2:3]]  # in batches of classify_batch_size; not the queued one
+
+    for batch in calls:
+        tasks.classify_posts.apply(args=[batch]).get()
+    assert tasks.classify_stranded_posts.apply().get() == 0  # classified: nothing is sent twice
+    assert db_session.scalar(select(func.count()).select_from(Classification)) == 3
 
 
 def test_a_spike_check_whose_send_failed_delivers_the_alert_on_the_retry(db_session, tasks, monkeypatch):

@@ -15,6 +15,8 @@ def beat_schedule(settings: Settings) -> dict:
                              "schedule": settings.beat_poll_seconds},
         "check-spikes": {"task": "workers.tasks.check_all_spikes",
                          "schedule": settings.beat_spike_seconds},
+        "classify-stranded-posts": {"task": "workers.tasks.classify_stranded_posts",
+                                    "schedule": settings.beat_sweep_seconds},
         "weekly-report": {"task": "workers.tasks.render_weekly_report",
                           "schedule": crontab(minute=0, hour=5, day_of_week="mon")},
         "send-due-reports": {"task": "workers.tasks.send_due_reports",

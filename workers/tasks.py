@@ -120,6 +120,27 @@ def reclassify_outdated(self) -> int:
 
 
 @app.task(bind=True, **RETRY)
+def classify_stranded_posts(self) -> int:
+    """Beat: send recent posts that no classification reached (their task was lost, or gave up while the
+    database was away) on to classification, in batches; their rollups and spike checks follow."""
+    _bind(self)
+    s = get_settings()
+    now = dt.datetime.now(dt.timezone.utc)
+    window = {"collected_after": now - dt.timedelta(hours=s.sweep_window_hours),
+              "collected_before": now - dt.timedelta(seconds=s.sweep_grace_s)}
+    sent = after = 0
+    while True:
+        with sessions()() as session:
+            ids = classification.stranded_post_ids(session, **window, after_id=after)
+        if not ids:
+            if sent:
+                log.warning("stranded_posts_sent", posts=sent)
+            return sent
+        enqueue_classification(ids)
+        sent, after = sent + len(ids), ids[-1]
+
+
+@app.task(bind=True, **RETRY)
 def recompute_rollups(self, country: str, days: list[str]) -> int:
     """Recompute one country's rollups for the given ISO dates, then look for spikes."""
     _bind(self, country=country)

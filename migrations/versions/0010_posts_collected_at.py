@@ -1,0 +1,22 @@
+"""Index posts by collection time, for beat's sweep of recent posts no classification reached
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-28 10:40:00.000000
+"""
+from __future__ import annotations
+
+from alembic import op
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_posts_collected_at', 'posts', ['collected_at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_posts_collected_at', table_name='posts')
