@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 
@@ -29,8 +30,9 @@ _LEET_MAP = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7"
 # letter; written without nested repeats, which took minutes to give up on a word followed by 30 "!".
 _MASKED = re.compile(r"(?<![\w*])[^\W\d_]+[*#!?%](?:[*#!?%]|[^\W\d_])*(?<=[^\W\d_*#!?%])"
                      r"|(?<![\w*])[^\W\d_]+[*#]+(?![\w*])")
-_HAS_LEET = re.compile(r"[013457@$]")
-_HAS_MASK = re.compile(r"[*#!?%]")
+_LETTER_THEN_MASK = re.compile(r"[^\W\d_][*#!?%]")
+# Characters some pattern needs: _SPACED's separators (a space never is inside a word), leet and mask characters.
+_SEPARATORS, _LEET_CHARS, _MASK_CHARS = frozenset(".-·_*"), frozenset("013457@$"), frozenset("*#!?%")
 _REPEAT = re.compile(r"(.)\1{2,}")
 _SPACES = re.compile(r"\s+")
 
@@ -41,6 +43,16 @@ MASK_TARGETS: tuple[str, ...] = (
     "еврей", "евреи", "евреев", "жид", "жиды", "жидов", "сионист", "сионисты", "холокост",
     "հրեա", "հրեաներ", "սիոնիստ",
 )
+
+
+def _is_word(ch: str) -> bool:
+    """Whether the regex class \\w holds `ch` (for str patterns: alphanumeric or the underscore)."""
+    return ch.isalnum() or ch == "_"
+
+
+def _may_repeat(word: str) -> bool:
+    """False when _REPEAT cannot match: a character three times in a row needs two beyond the distinct ones."""
+    return len(set(word)) <= len(word) - 2
 
 
 def _unmask(match: re.Match[str]) -> str:
@@ -68,25 +80,38 @@ class _FoldedWords(dict):
         self.spaced_hints: dict[str, str] = {}
 
     def __missing__(self, word: str) -> str:
-        code = _INSIDE if _SPACED.search(word) else 0
-        if len(word) == 1 and _LONE_LETTER.match(word):
-            code |= _LONE | _ENDS | _STARTS
-        else:
-            code |= (_ENDS if _ENDS_LONE.search(word) else 0) | (_STARTS if _STARTS_LONE.match(word) else 0)
+        # Each pattern is tried only where a character test says it could match: on this path every new word
+        # of a batch (a name, a tag) pays for each search.
+        if len(word) > 1 and word.isalpha():  # letters only: no code, and only a repeat to squeeze
+            folded = _REPEAT.sub(r"\1\1", word) if _may_repeat(word) and _REPEAT.search(word) else word
+            self[word] = folded
+            return folded
+        code = _INSIDE if not _SEPARATORS.isdisjoint(word) and _SPACED.search(word) else 0
+        if len(word) == 1:
+            code |= _LONE | _ENDS | _STARTS if _LONE_LETTER.match(word) else 0
+        else:  # a lone letter ends (starts) the word only after (before) a character that is not \w
+            code |= _ENDS if not _is_word(word[-2]) and _ENDS_LONE.search(word) else 0
+            code |= _STARTS if not _is_word(word[1]) and _STARTS_LONE.match(word) else 0
         if code:
             self.spaced_hints[word] = chr(65 + code)
         folded = word
-        if _HAS_LEET.search(folded):
+        if not _LEET_CHARS.isdisjoint(folded) and _LEET_RUN.search(folded):
             folded = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET_MAP), folded)
-        if _HAS_MASK.search(folded):
+        if not _MASK_CHARS.isdisjoint(folded) and _LETTER_THEN_MASK.search(folded):  # how every _MASKED match starts
             folded = _MASKED.sub(_unmask, folded)
-        self[word] = folded = _REPEAT.sub(r"\1\1", folded)
+        if _may_repeat(folded) and _REPEAT.search(folded):
+            folded = _REPEAT.sub(r"\1\1", folded)
+        self[word] = folded
         return folded
 
-    def fold(self, words: list[str]) -> list[str]:
+    def bound(self) -> None:
+        """Empty the cache when it holds CACHE_WORDS words."""
         if len(self) >= CACHE_WORDS:
             self.clear()
             self.spaced_hints.clear()
+
+    def fold(self, words: list[str]) -> list[str]:
+        self.bound()
         return list(map(self.__getitem__, words))
 
     def may_be_spaced(self, words: list[str]) -> bool:
@@ -126,7 +151,8 @@ def _mask(text: str) -> str:
     if "http" in text or "www." in text:
         text = _URL.sub(URL_TOKEN, text)
     if "@" in text:
-        text = _EMAIL.sub(EMAIL_TOKEN, text)
+        if "." in text:  # every e-mail address holds one
+            text = _EMAIL.sub(EMAIL_TOKEN, text)
         text = _MENTION.sub(USER_TOKEN, text)
     return text
 
@@ -179,8 +205,8 @@ def normalize_text(text: str) -> str:
 class SplitTexts(list):
     """Texts (a list of str) that also carry their whitespace split, made once for every step reading them.
 
-    `words` are the distinct words, `ids` the index into `words` of every word occurrence (texts one after
-    another) and `doc` the text index of every occurrence.
+    `words` are the distinct words in order of first occurrence, `ids` the index into `words` of every word
+    occurrence (texts one after another) and `doc` the text index of every occurrence.
     """
 
     def __init__(self, texts: list[str], words_of_texts: Iterable[list[str]] | None = None):
@@ -197,16 +223,190 @@ class SplitTexts(list):
         self.ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
         self.doc = np.repeat(np.arange(len(sizes)), sizes)
 
+    @classmethod
+    def of_arrays(cls, texts: list[str], words: list[str], ids: np.ndarray, doc: np.ndarray) -> SplitTexts:
+        """A SplitTexts from its parts, already computed."""
+        out = cls.__new__(cls)
+        list.__init__(out, texts)
+        out.words, out.ids, out.doc = words, ids, doc
+        return out
+
 
 def split_texts(texts: Iterable[str]) -> SplitTexts:
     """`texts` with their whitespace split (as str.split does); SplitTexts are returned as they are."""
     return texts if isinstance(texts, SplitTexts) else SplitTexts(list(texts))
 
 
-def normalize_batch(texts: Iterable[str | None]) -> SplitTexts:
-    """`normalize_text` of each text, with the whitespace split of the results."""
-    words = [normalized_words(t or "") for t in texts]
+_SEPARATOR = "\x00"  # a word of its own between a batch's texts; a batch whose texts hold it goes text by text
+_PAREN = 16  # a code bit beside _FoldedWords' four: the raw word holds "(" once case-folded
+# A whole raw word that is an ASCII @mention: case folding leaves it one word and _MENTION masks all of it. (It
+# starts with the "@" so that the regex engine looks only where one is.)
+_PLAIN_MENTION = re.compile(r"@(?<!\S@)[A-Za-z0-9_]+(?!\S)")
+
+
+class _RawWords(dict):
+    """Raw whitespace-separated word -> its row in tables of what it normalises to; a per-process cache.
+
+    Every pass of `normalized_words` but two works within a raw word: NFKC, casefolding and the removal of
+    invisible characters never join or split words (NFKC maps whitespace to whitespace and composes nothing
+    with it), and the masks and folds run word by word already. So each distinct raw word is normalised once:
+    its `units` are the words it masks to, each with its folded word (an id into `folded`) and its code (the
+    spaced-letters code of _FoldedWords, plus _PAREN). The two other passes, echo brackets and spaced letters,
+    may span words; texts where a code says they might match are normalised whole, by `normalized_words`.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.clear()
+        self.folded_ids: dict[str, int] = {}
+        # Entries made since the last sync, then appended to `arrays` (numpy arrays are never traversed by the
+        # garbage collector, and hold an int in 8 bytes).
+        self._first: list[int] = []  # per raw word: its first unit and how many it has
+        self._size: list[int] = []
+        self._unit_folded: list[int] = []  # per unit: its folded word's id and its code
+        self._unit_code: list[int] = []
+        self._folded: list[str] = []  # the folded words by id
+        self._counts = [0, 0, 0]  # raw words, units, folded words, synced or not
+        self.arrays = (np.zeros(0, dtype=np.int64),) * 4 + (np.zeros(0, dtype=object),)
+        self[_SEPARATOR] = self._add([(_SEPARATOR, 0)])  # raw word 0, folded word 0
+
+    def _add(self, units: list[tuple[str, int]]) -> int:
+        counts = self._counts
+        self._first.append(counts[1])
+        self._size.append(len(units))
+        for folded, code in units:
+            self._unit_folded.append(self.folded_id(folded))
+            self._unit_code.append(code)
+        counts[0] += 1
+        counts[1] += len(units)
+        return counts[0] - 1
+
+    def folded_id(self, word: str) -> int:
+        fid = self.folded_ids.get(word)
+        if fid is None:
+            fid = self.folded_ids[word] = self._counts[2]
+            self._folded.append(word)
+            self._counts[2] += 1
+        return fid
+
+    @property
+    def n_folded(self) -> int:
+        return self._counts[2]
+
+    def __missing__(self, raw: str) -> int:
+        text = fold_case(raw)
+        if text == raw:  # share one string between this and the other caches (str.split keeps a lone word)
+            text = raw
+        paren = _PAREN if "(" in text else 0
+        units = []
+        for word in text.split():
+            for masked in _mask(word).split():
+                folded = _FOLDED[masked]
+                units.append((folded, ord(_FOLDED.spaced_hints.get(masked, "A")) - 65 | paren))
+        self[raw] = rid = self._add(units)
+        return rid
+
+    def sync(self) -> tuple[np.ndarray, ...]:
+        """(first unit, unit count) of each raw word, (folded id, code) of each unit, and the folded words by id,
+        as arrays holding every entry made so far."""
+        if self._first or self._folded:
+            pending = (self._first, self._size, self._unit_folded, self._unit_code, self._folded)
+            self.arrays = tuple(np.concatenate([array, np.array(new, dtype=array.dtype)])
+                                for array, new in zip(self.arrays, pending, strict=True))
+            for new in pending:
+                new.clear()
+        return self.arrays
+
+
+_RAW = _RawWords()
+
+
+def _normalize_each(texts: list[str]) -> SplitTexts:
+    words = [normalized_words(t) for t in texts]
     return SplitTexts([" ".join(w) for w in words], words)
+
+
+def normalize_batch(texts: Iterable[str | None]) -> SplitTexts:
+    """`normalize_text` of each text, with the whitespace split of the results.
+
+    The batch is split once, each distinct raw word normalised once per process (see _RawWords) and the words
+    mapped to texts in numpy; texts that echo brackets or spaced letters may change are normalised whole.
+    """
+    texts = [t or "" for t in texts]
+    joined = f" {_SEPARATOR} ".join(texts)
+    if not texts or joined.count(_SEPARATOR) != len(texts) - 1:
+        return _normalize_each(texts)
+    with _RAW.lock:  # its tables grow together: one batch at a time
+        return _normalize_joined(texts, joined, _RAW)
+
+
+def _normalize_joined(texts: list[str], joined: str, raw: _RawWords) -> SplitTexts:
+    """normalize_batch of texts that do not hold the separator, given joined by it."""
+    if len(raw) >= CACHE_WORDS or raw.n_folded >= CACHE_WORDS:
+        raw.reset()
+    _FOLDED.bound()
+    if "@" in joined:  # each plain handle would be a new raw word, all of them normalised to this one
+        joined = _PLAIN_MENTION.sub(USER_TOKEN.strip(), joined)
+    raw_words = joined.split()
+    rids = np.fromiter(map(raw.__getitem__, raw_words), dtype=np.int64, count=len(raw_words))
+    first, size, unit_folded, unit_code, folded = raw.sync()
+    sizes = size[rids]
+    if sizes.min(initial=1) == 1 and sizes.max(initial=1) == 1:  # the usual case: one unit per raw word
+        units = first[rids]
+    else:
+        ends = np.cumsum(sizes)
+        units = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(first[rids] - (ends - sizes), sizes)
+    fids, codes = unit_folded[units], unit_code[units]
+    separator = fids == 0
+    doc = np.cumsum(separator)  # a separator counts in the text after it; it is dropped below
+    whole = doc[(codes & (_INSIDE | _PAREN)) != 0]
+    if len(codes) > 2:
+        runs = ((codes[:-2] & _ENDS) != 0) & ((codes[1:-1] & _LONE) != 0) & ((codes[2:] & _STARTS) != 0)
+        whole = np.concatenate([whole, doc[:-2][runs]])  # _MAY_BE_SPACED's second half
+    # The texts: all folded words joined once, cut at the separators (each text between " \x00 " and " \x00 ").
+    cut = f"{_SEPARATOR} {' '.join(folded[fids].tolist())} {_SEPARATOR}".split(_SEPARATOR)
+    normalized = [part[1:-1] for part in cut[1:-1]]
+    keep = ~separator
+    fids, doc = fids[keep], doc[keep]
+    if len(whole):
+        fids, doc = _renormalize(texts, np.unique(whole).tolist(), normalized, fids, doc, raw)
+        folded = raw.sync()[4]
+    # Distinct words in order of first occurrence, as SplitTexts(normalized) gives them.
+    n_folded = len(folded)
+    first_seen = np.full(n_folded, len(fids), dtype=np.int64)
+    np.minimum.at(first_seen, fids, np.arange(len(fids), dtype=np.int64))
+    present = np.flatnonzero(first_seen < len(fids))
+    order = present[np.argsort(first_seen[present])]
+    local = np.empty(n_folded, dtype=np.int64)
+    local[order] = np.arange(len(order), dtype=np.int64)
+    return SplitTexts.of_arrays(normalized, folded[order].tolist(), local[fids], doc)
+
+
+def _renormalize(texts: list[str], docs: list[int], normalized: list[str], fids: np.ndarray, doc: np.ndarray,
+                 raw: _RawWords) -> tuple[np.ndarray, np.ndarray]:
+    """Normalise texts `docs` whole, putting their texts into `normalized` and their words in place of what
+    the word-by-word pass gave them in (`fids`, `doc`)."""
+    new_fids, new_doc = [], []
+    for d in docs:
+        words = normalized_words(texts[d])
+        normalized[d] = " ".join(words)
+        new_fids += map(raw.folded_id, words)
+        new_doc += [d] * len(words)
+    stay = ~np.isin(doc, docs)
+    fids, doc = fids[stay], doc[stay]
+    new_doc_arr = np.array(new_doc, dtype=doc.dtype)
+    at = np.searchsorted(doc, new_doc_arr) + np.arange(len(new_doc_arr))  # the other texts' words keep order
+    placed = np.zeros(len(fids) + len(at), dtype=bool)
+    placed[at] = True
+    out_fids = np.empty(len(placed), dtype=np.int64)
+    out_doc = np.empty(len(placed), dtype=doc.dtype)
+    out_fids[placed], out_doc[placed] = new_fids, new_doc_arr
+    out_fids[~placed], out_doc[~placed] = fids, doc
+    return out_fids, out_doc
 
 
 class RawTextTransformer(TransformerMixin, BaseEstimator):
