@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from classifiers.normalize import CACHE_WORDS, fold_case, normalize_text, split_texts
+from classifiers.normalize import CACHE_WORDS, SplitTexts, fold_case, normalize_text, split_texts
 
 LANGUAGES = ("en", "ru", "hy", "de")
 
@@ -32,16 +32,17 @@ class TermKeys:
     exact: frozenset[str]
     prefixes: tuple[str, ...]
     phrase_keys: tuple[str, ...]  # a token starting with one of these makes the group's regex worth running
+    phrase_words: frozenset[str] = frozenset()  # a token equal to one of these does too
 
     def hit(self, token: str) -> int:
         """2 when `token` alone matches the group, 1 when a phrase may match, 0 when it cannot help."""
         if token in self.exact or token.startswith(self.prefixes):
             return 2
-        return 1 if token.startswith(self.phrase_keys) else 0
+        return 1 if token in self.phrase_words or token.startswith(self.phrase_keys) else 0
 
 
 def term_keys(terms: list[str]) -> TermKeys:
-    exact, prefixes, phrase_keys = set(), [], []
+    exact, prefixes, phrase_keys, phrase_words = set(), [], [], set()
     for term in terms:
         words = fold_case(str(term)).split()
         if len(words) == 1 and _TOKEN.fullmatch(words[0].rstrip("*")) and words[0].count("*") <= 1:
@@ -49,8 +50,15 @@ def term_keys(terms: list[str]) -> TermKeys:
             (prefixes.append(word[:-1]) if word.endswith("*") and len(word) > 1 else exact.add(word))
         elif words:
             key = _TOKEN.match(words[0])
-            phrase_keys.append(key.group(0) if key else "")  # "" (no leading word) means: always check
-    return TermKeys(frozenset(exact), tuple(prefixes), tuple(phrase_keys))
+            if key is None:
+                phrase_keys.append("")  # no leading word: always check
+            elif words[0].endswith("*") and len(words[0]) > 1 and key.group(0) == words[0][:-1]:
+                phrase_keys.append(key.group(0))  # `key*`: any token starting with the key
+            else:
+                # The regex (see compile_terms) needs the key followed by a character that is not \w (the rest
+                # of the first word, or the space or hyphen before the next), so the token is the key itself.
+                phrase_words.add(key.group(0))
+    return TermKeys(frozenset(exact), tuple(prefixes), tuple(phrase_keys), frozenset(phrase_words))
 
 
 @dataclass(frozen=True)
@@ -93,18 +101,22 @@ class Taxonomy:
         return frozenset(ti for ti, t in enumerate(self.triggers) if not t.keys or "" in t.keys[0].phrase_keys)
 
     @functools.cached_property
-    def _any_key(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        """Every group's exact words, and its word starts and phrase keys: a token matching none has no hit
-        that matters (a group with the "" phrase key is checked whatever its tokens, see checked_without_hits)."""
+    def _any_key(self) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+        """Every group's exact words, and its word starts and phrase keys by their first character: a token
+        matching none has no hit that matters (a group with the "" phrase key is checked whatever its tokens, see
+        checked_without_hits)."""
         keys = [k for t in self.triggers for k in t.keys]
-        return (frozenset().union(*(k.exact for k in keys)),
-                tuple({p for k in keys for p in (*k.prefixes, *k.phrase_keys) if p}))
+        starts: dict[str, tuple[str, ...]] = {}
+        for p in sorted({p for k in keys for p in (*k.prefixes, *k.phrase_keys) if p}):
+            starts[p[0]] = (*starts.get(p[0], ()), p)
+        return frozenset().union(*(k.exact | k.phrase_words for k in keys)), starts
 
     def token_hits(self, token: str) -> dict[tuple[int, int], int]:
         hits = self._token_hits.get(token)
         if hits is None:
             exact, starts = self._any_key
-            if token not in exact and not token.startswith(starts):  # most tokens: one set and one C-level test
+            # Most tokens: one set and one C-level test against the few starts sharing their first character.
+            if token not in exact and not token.startswith(starts.get(token[:1], ())):
                 hits = {}
             else:
                 hits = {(ti, gi): h for ti, t in enumerate(self.triggers) for gi, k in enumerate(t.keys)
@@ -215,7 +227,11 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
     """Trigger ids of each normalised text; each distinct word of the batch is looked up once per process, and a
     group's regex runs only where a phrase might match (the same result as running every group's regex)."""
     texts = split_texts(texts)
-    word_hits = [taxonomy.word_hits(w) for w in texts.words]
+    word_hits = list(map(taxonomy._word_hits.get, texts.words))  # None where not cached yet
+    for i in [i for i, h in enumerate(word_hits) if h is None]:
+        word_hits[i] = taxonomy.word_hits(texts.words[i])
+    if not taxonomy.checked_without_hits:
+        return _tag_by_hits(texts, word_hits, taxonomy, dates)
     with_hits = np.flatnonzero(np.fromiter(map(bool, word_hits), dtype=bool, count=len(word_hits))[texts.ids])
     hits: list[dict[tuple[int, int], int]] = [{} for _ in texts]
     for doc, word in zip(texts.doc[with_hits].tolist(), texts.ids[with_hits].tolist(), strict=True):
@@ -225,6 +241,51 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
                 doc_hits[key] = h
     return [_matching(text, text_hits, taxonomy, dates[i] if dates is not None else None)
             for i, (text, text_hits) in enumerate(zip(texts, hits, strict=True))]
+
+
+def _tag_by_hits(texts: SplitTexts, word_hits: list[tuple], taxonomy: Taxonomy,
+                 dates: Sequence[dt.date | None] | None) -> list[list[str]]:
+    """`tag_batch` when every trigger needs a hit in its first group (no checked_without_hits): each text's best
+    hit per group in one (texts, groups) array, then `_matching`'s test for all texts at once; the regexes run
+    only for the texts and groups it would run them on."""
+    column = {key: i for i, key in enumerate((ti, gi) for ti, t in enumerate(taxonomy.triggers)
+                                             for gi in range(len(t.groups)))}
+    sizes = np.fromiter(map(len, word_hits), dtype=np.int64, count=len(word_hits))
+    keys = [(column[key], h) for hits in word_hits for key, h in hits]
+    flat_cols = np.array([c for c, _ in keys], dtype=np.int64)
+    flat_hits = np.array([h for _, h in keys], dtype=np.int8)
+    starts = np.cumsum(sizes) - sizes
+    occurrences = np.flatnonzero(sizes[texts.ids])
+    counts = sizes[texts.ids[occurrences]]
+    ends = np.cumsum(counts)
+    at = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    at += np.repeat(starts[texts.ids[occurrences]] - (ends - counts), counts)
+    best = np.zeros((len(texts), len(column)), dtype=np.int8)  # 0 no hit, 1 maybe, 2 sure
+    np.maximum.at(best, (np.repeat(texts.doc[occurrences], counts), flat_cols[at]), flat_hits[at])
+    matched: dict[int, list[int]] = {}  # text -> indexes of its matching triggers, ascending
+    for ti, t in enumerate(taxonomy.triggers):
+        hit = [best[:, column[ti, gi]] for gi in range(len(t.groups))]
+        candidates = hit[0] > 0
+        sure = candidates.copy()
+        for h in hit:
+            sure &= h == 2
+        # Texts where each group is sure or may match as a phrase: the regexes decide (as in _matching).
+        maybe = candidates & ~sure
+        for gi, h in enumerate(hit):
+            if "" not in t.keys[gi].phrase_keys:
+                maybe &= h > 0
+        found = np.flatnonzero(sure).tolist()
+        for i in np.flatnonzero(maybe).tolist():
+            if all(h[i] == 2 or group.search(texts[i]) for h, group in zip(hit, t.groups, strict=True)):
+                found.append(i)
+        for i in found:
+            if dates is None or t.is_active(dates[i]):
+                matched.setdefault(i, []).append(ti)
+    out: list[list[str]] = [[] for _ in texts]
+    ids = taxonomy.ids
+    for i, tis in matched.items():
+        out[i] = [ids[ti] for ti in tis]
+    return out
 
 
 def _matching(normalized: str, hits: dict[tuple[int, int], int], taxonomy: Taxonomy,

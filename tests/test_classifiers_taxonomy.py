@@ -109,3 +109,57 @@ def test_tag_batch_agrees_with_each_text():
     assert tag_batch([normalize_text(t) for t in texts], TAX, dates) == expected
     assert expected[0] == ["israel_azerbaijan_ties"] and expected[2] == []
     assert tag_batch([], TAX) == []
+
+
+def _tag_each(texts, taxonomy, dates):
+    """The reference: each text's hits gathered per word, then _matching text by text."""
+    from classifiers.normalize import split_texts
+    from classifiers.taxonomy import _matching
+
+    texts = split_texts(texts)
+    out = []
+    for i, text in enumerate(texts):
+        hits: dict = {}
+        for word in text.split():
+            for key, h in taxonomy.word_hits(word):
+                hits[key] = max(h, hits.get(key, 0))
+        out.append(_matching(text, hits, taxonomy, dates[i]))
+    return out
+
+
+def test_tag_batch_by_hit_arrays_equals_matching_each_text():
+    """tag_batch decides for all texts at once from (texts, groups) hit arrays, and the regexes run only where a
+    phrase may match; _matching on each text is the reference, with dates inside and outside active windows."""
+    import random
+
+    from classifiers.normalize import normalize_batch
+    from classifiers.taxonomy import tag_batch
+
+    rng = random.Random(5)
+    words = [w for t in TAX.triggers for k in t.keys for w in (*k.exact, *k.phrase_words, *k.prefixes)]
+    words += ["aviv", "fire", "on", "million", "october", "7", "strip", "секторе", "газа", "Tel Aviv", "set on fire",
+              "the", "and", "drones", "oil", "Baku", "al-aqsa", "Yad Vashem", "telegram", "also", "settle", "-", "x"]
+    texts = [" ".join(rng.choice(words) + rng.choice(["", "s", "ы", "ում"]) for _ in range(rng.randint(0, 12)))
+             for _ in range(3000)]
+    dates = [rng.choice([None, dt.date(2019, 1, 1), dt.date(2023, 10, 8), dt.date(2025, 1, 1)]) for _ in texts]
+    batch = normalize_batch(texts)
+    expected = _tag_each(batch, TAX, dates)
+    assert sum(map(bool, expected)) > 500  # the texts do name triggers
+    assert tag_batch(batch, TAX, dates) == expected
+    assert tag_batch(list(batch), TAX) == _tag_each(batch, TAX, [None] * len(texts))
+
+
+def test_a_phrase_key_is_a_whole_token_unless_its_word_ends_in_a_star():
+    """A phrase's regex starts with its first word followed by a space, a hyphen or the rest of that word, so only
+    a token equal to the key can begin it; `key*` keeps matching any token starting with the key."""
+    from classifiers.taxonomy import term_keys
+
+    keys = term_keys(["tel aviv", "al-aqsa", "тель* авив", "#tag", "jews"])
+    assert keys.phrase_words == frozenset({"tel", "al"}) and keys.phrase_keys == ("тель", "")
+    assert keys.hit("tel") == 1 and keys.hit("telegram") == 1  # "" (#tag) makes every token worth checking
+    keys = term_keys(["tel aviv", "al-aqsa"])
+    assert (keys.hit("tel"), keys.hit("telegram"), keys.hit("al"), keys.hit("also")) == (1, 0, 1, 0)
+    taxonomy = parse_taxonomy({"triggers": [{"id": "t", "terms": {"en": ["tel aviv", "al-aqsa", "set* fire"]}}]})
+    for text in ["tel aviv", "Tel-Aviv today", "al-aqsa", "setting fire", "telegram aviv", "also-aqsa", "tel",
+                 "x tel aviv"]:
+        assert tag_triggers(text, taxonomy) == (["t"] if taxonomy.triggers[0].matches(text.casefold()) else [])
