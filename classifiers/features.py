@@ -100,6 +100,34 @@ def hash_column(text: str, n_features: int) -> int:
 _WORD_CACHES = ("_word_tokens", "_token_ids", "_token_list", "_token_cols", "_pair_cols")
 
 
+class _PairColumns:
+    """Bigram (first token id << 32 | second token id) -> its column, in sorted arrays, so that a batch's distinct
+    pairs are looked up at once; a per-process cache, emptied when it holds CACHE_WORDS pairs."""
+
+    def __init__(self):
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.cols = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def columns(self, pairs: np.ndarray, token_list: list[str], n_features: int) -> np.ndarray:
+        """The columns of sorted distinct `pairs`, hashing the strings of the pairs not seen before."""
+        if len(self.keys) >= CACHE_WORDS:
+            self.__init__()
+        at = np.searchsorted(self.keys, pairs)
+        known = at < len(self.keys)
+        known[known] = self.keys[at[known]] == pairs[known]
+        out = np.empty(len(pairs), dtype=np.int64)
+        out[known] = self.cols[at[known]]
+        new = ~known
+        out[new] = [hash_column(f"{token_list[p >> 32]} {token_list[p & 0xFFFFFFFF]}", n_features)
+                    for p in pairs[new].tolist()]
+        self.keys = np.insert(self.keys, at[new], pairs[new])
+        self.cols = np.insert(self.cols, at[new], out[new])
+        return out
+
+
 class WordNgramHasher(RawTextTransformer):
     """Counts of word 1-2-grams hashed into `n_features` columns.
 
@@ -130,7 +158,7 @@ class WordNgramHasher(RawTextTransformer):
         if table is None or not by_word:  # token ids live as long as the words that refer to them
             table = self.__dict__["_token_ids"] = {}
             self._token_list, self._token_cols = [], np.zeros(0, dtype=np.int64)
-            self._pair_cols = {}  # (first id << 32 | second id) -> the bigram's column
+            self._pair_cols = _PairColumns()
         new_tokens = []
         out = []
         for word in words:
@@ -159,12 +187,7 @@ class WordNgramHasher(RawTextTransformer):
         same_doc = doc[1:] == doc[:-1]
         pairs = (tokens[:-1][same_doc].astype(np.int64) << 32) | tokens[1:][same_doc]
         distinct, inverse = np.unique(pairs, return_inverse=True)
-        known = self._pair_cols
-        if len(known) >= CACHE_WORDS:
-            known.clear()
-        pair_cols = np.array([known[p] if p in known else known.setdefault(p, hash_column(
-            f"{token_list[p >> 32]} {token_list[p & 0xFFFFFFFF]}", self.n_features)) for p in distinct.tolist()],
-            dtype=np.int64)
+        pair_cols = self._pair_cols.columns(distinct, token_list, self.n_features)
         cols = np.concatenate([token_cols[tokens], pair_cols[inverse]])
         docs = np.concatenate([doc, doc[:-1][same_doc]])
         return count_matrix(docs, cols, len(batch), self.n_features)
@@ -300,9 +323,20 @@ TARGET_STEMS: tuple[str, ...] = (
     "պասեք",
     "jüd", "weltjud", "koscher", "netanjahu", "chanukka", "pessach", "schabbat",
 )
+
+
+def _stems_by_first_character(stems: Sequence[str]) -> str:
+    """The alternation of `stems`, grouped by first character: the regex engine tries each branch in turn, so a
+    position fails after one test per first character instead of one per stem (twice as fast on new words)."""
+    by_first: dict[str, set[str]] = {}
+    for stem in stems:
+        by_first.setdefault(stem[0], set()).add(stem[1:])
+    return "|".join(re.escape(first) + "(?:" + "|".join(map(re.escape, sorted(rests, key=len, reverse=True))) + ")"
+                    for first, rests in sorted(by_first.items()))
+
+
 # A stem at a word start; whitespace is never \w, so searching each whitespace-split word finds the same.
-_TARGET = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, TARGET_STEMS), key=len, reverse=True)) + ")",
-                     re.IGNORECASE)
+_TARGET = re.compile(r"(?<!\w)(?:" + _stems_by_first_character(TARGET_STEMS) + ")", re.IGNORECASE)
 
 
 def names_target(text: str) -> bool:
@@ -372,10 +406,11 @@ class SublinearTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
         X = X if sp.issparse(X) and X.format == "csr" else sp.csr_matrix(X)
-        with np.errstate(divide="ignore"):  # a new array: the input is never changed
-            tf = np.log(X.data.astype(np.float64, copy=False))  # one vectorised pass beats any lookup table here
-        tf += 1.0
-        tf *= self.idf_.take(X.indices)
+        tf = self.idf_.take(X.indices)  # a new array: the input is never changed
+        # Most counts are 1, whose weight 1 + log(1) is 1 exactly: the logarithm runs on the others only.
+        many = np.flatnonzero(X.data != 1)
+        with np.errstate(divide="ignore"):
+            tf[many] *= np.log(X.data[many].astype(np.float64, copy=False)) + 1.0
         out = sp.csr_matrix((tf, X.indices, X.indptr), shape=X.shape)
         inplace_csr_row_normalize_l2(out)
         return out

@@ -216,3 +216,35 @@ def test_a_padded_word_shorter_than_the_smallest_n_is_one_gram():
         expected[gram_column(gram, 2**12)] += 1
     assert np.array_equal(row, expected)
     assert hasher.grams("a") == [" a "]
+
+
+def test_target_stems_grouped_by_first_character_find_what_the_plain_alternation_finds():
+    """_TARGET's alternation is grouped by first character for speed; the plain alternation of TARGET_STEMS is
+    the reference (case-insensitive, at a word start)."""
+    import random
+    import re
+
+    from classifiers.features import TARGET_STEMS
+
+    plain = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, TARGET_STEMS)) + ")", re.IGNORECASE)
+    rng = random.Random(2)
+    pieces = [*TARGET_STEMS, *(s.upper() for s in TARGET_STEMS), "x", "_", "-", "#", "1", "ß", "İ", "K", "ſ", "ECHO"]
+    words = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 3))) for _ in range(20_000)]
+    words += [s[:-1] for s in TARGET_STEMS] + [s.title() for s in TARGET_STEMS] + [w for t in TEXTS for w in t.split()]
+    for word in words:
+        assert (_TARGET.search(word) is None) == (plain.search(word) is None), word
+
+
+def test_sublinear_tfidf_takes_logarithms_of_counts_above_one_only():
+    """Counts of 1 skip the logarithm (1 + log 1 = 1 exactly): bit for bit what taking it for every count gives."""
+    from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+
+    rng = np.random.default_rng(4)
+    X = sp.random(300, 500, density=0.05, format="csr", random_state=4, data_rvs=lambda n: rng.choice(
+        [1.0, 1.0, 1.0, 2.0, 3.0, 0.5, 7.25], n))
+    tfidf = SublinearTfidf().fit(X)
+    expected = sp.csr_matrix(((np.log(X.data) + 1.0) * tfidf.idf_.take(X.indices), X.indices, X.indptr), X.shape)
+    inplace_csr_row_normalize_l2(expected)
+    got = tfidf.transform(X)
+    assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+    assert np.array_equal(got.data, expected.data)
