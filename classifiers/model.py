@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +17,7 @@ from sklearn.svm import LinearSVC
 from classifiers.calibration import FlagCalibratedLR
 from classifiers.categories import NONE
 from classifiers.features import (
+    TOKEN_PATTERN,
     CharNgramHasher,
     SplitOnceUnion,
     SublinearTfidf,
@@ -38,6 +41,7 @@ _ARMENIAN = re.compile("[\u0531-\u058f]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _UKRAINIAN = re.compile("[іїєґ]", re.IGNORECASE)
 _LATIN = re.compile("[a-zA-Z]")
+_TOKEN = re.compile(TOKEN_PATTERN)
 
 
 @dataclass
@@ -88,6 +92,15 @@ def make_categorizer(C: float = 1.0, word_bits: int = 16, char_bits: int = 16) -
     ])
 
 
+def explainable_grams(text: str) -> list[str]:
+    """The distinct word 1-2-grams of a normalised text, as WordNgramHasher counts them (its analyzer's), but for
+    those made of stopwords only; sorted."""
+    tokens = _TOKEN.findall(text)
+    grams = {t for t in tokens if t not in STOPWORDS}
+    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS or b not in STOPWORDS)
+    return sorted(grams)
+
+
 def guess_language(text: str) -> str | None:
     """A coarse script-based guess (hy / ru / uk / en) for posts that arrive without a language."""
     if _ARMENIAN.search(text):
@@ -99,6 +112,25 @@ def guess_language(text: str) -> str | None:
 
 def base_language(lang: str | None) -> str | None:
     return lang.replace("_", "-").split("-")[0].lower() if lang else None
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off, then restored as it was.
+
+    Predicting makes a few containers per post that stay alive (each Prediction and its lists, new cache
+    entries) and no reference cycles; the collector, run after every 700 such allocations, would walk them and
+    the caches again and again (0.9 s of 13 s for bench/classify_speed.py's 100,000 posts). The objects made
+    meanwhile are examined once, at the next collection after it is restored.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class Model:
@@ -140,13 +172,14 @@ class Model:
         if dates is not None and len(dates) != len(texts):
             raise ValueError("dates must be as long as texts")
         out: list[Prediction] = []
-        for start in range(0, len(texts), batch_size):
-            stop = start + batch_size
-            out.extend(self._predict_batch(
-                texts[start:stop],
-                languages[start:stop] if languages is not None else [None] * len(texts[start:stop]),
-                dates[start:stop] if dates is not None else [None] * len(texts[start:stop]),
-            ))
+        with _collector_paused():
+            for start in range(0, len(texts), batch_size):
+                stop = start + batch_size
+                out.extend(self._predict_batch(
+                    texts[start:stop],
+                    languages[start:stop] if languages is not None else [None] * len(texts[start:stop]),
+                    dates[start:stop] if dates is not None else [None] * len(texts[start:stop]),
+                ))
         return out
 
     def _predict_batch(self, texts, languages, dates) -> list[Prediction]:
@@ -158,18 +191,19 @@ class Model:
         categories = dict(zip(flagged, self._categories(flagged_texts), strict=True))
         explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
         triggers = self._triggers(normalized, features, dates)
-        bases: dict[str | None, str | None] = {}  # base_language of each language code given
+        covered: dict[str | None, bool] = {}  # per language code given; without a base language, guessed per text
         preds = []
-        for i, (text, score, text_triggers) in enumerate(zip(texts, scores.tolist(), triggers, strict=True)):
-            given = languages[i]
-            base = bases[given] if given in bases else bases.setdefault(given, base_language(given))
-            preds.append(Prediction(
-                antisemitic=i in categories, score=round(score, 4),
-                category=categories.get(i, NONE),
-                triggers=text_triggers,
-                explanation=explanations.get(i, []),
-                language_covered=(base or guess_language(text or "")) in self.languages,
-            ))
+        for i, (text, score, text_triggers, given) in enumerate(
+                zip(texts, scores.tolist(), triggers, languages, strict=True)):
+            language_covered = covered.get(given)
+            if language_covered is None:
+                base = base_language(given)
+                language_covered = (base or guess_language(text or "")) in self.languages
+                if base:  # otherwise the guess depends on the text
+                    covered[given] = language_covered
+            # Positional arguments: the fields' order (antisemitic, score, category, triggers, explanation, covered).
+            preds.append(Prediction(i in categories, round(score, 4), categories.get(i, NONE), text_triggers,
+                                    explanations.get(i, []), language_covered))
         return preds
 
     def _triggers(self, normalized, features, dates) -> list[list[str]]:
@@ -202,9 +236,7 @@ class Model:
             return []
         hasher: WordNgramHasher = self.detector.named_steps["features"].transformer_list[0][1].named_steps["hash"]
         n = hasher.n_features
-        analyze = hasher.build_analyzer()
-        gram_lists = [sorted(g for g in set(analyze(text)) if not STOPWORDS.issuperset(g.split()))
-                      for text in normalized]
+        gram_lists = [explainable_grams(text) for text in normalized]
         cols = np.fromiter((hash_column(g, n) for grams in gram_lists for g in grams), dtype=np.int64)
         rows = np.repeat(np.arange(len(gram_lists)), [len(grams) for grams in gram_lists])
         coef = self.detector.named_steps["clf"].coef_[:n]

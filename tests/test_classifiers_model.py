@@ -179,3 +179,31 @@ def test_train_chooses_its_threshold_on_the_train_split_of_jsonl_rows_alone():
     rows = seed_rows("train")  # what `vigil train seeds/*.jsonl` fits, without --isca or --hatexplain
     model = train(rows, version="t")
     assert 0.0 < model.threshold < 1.0
+
+
+def test_explainable_grams_are_the_word_hashers_grams_without_stopword_only_ones():
+    """The explanation's grams come from one regex pass; the hasher's own analyzer, filtered, is the reference."""
+    from classifiers.data import seed_rows
+    from classifiers.features import WordNgramHasher
+    from classifiers.model import STOPWORDS, explainable_grams
+    from classifiers.normalize import normalize_batch
+
+    analyze = WordNgramHasher().build_analyzer()
+    texts = normalize_batch([r["text"] for r in seed_rows()] + ["the a an of the jews", "и в на", "a b", "", "the"])
+    for text in texts:
+        expected = sorted(g for g in set(analyze(text)) if not STOPWORDS.issuperset(g.split()))
+        assert explainable_grams(text) == expected, text
+
+
+def test_predict_restores_the_garbage_collector(tiny_model):
+    import gc
+
+    assert gc.isenabled()
+    tiny_model.predict(["the jews run the banks", "nice weather today"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        tiny_model.predict(["the jews run the banks"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
