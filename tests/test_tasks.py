@@ -126,6 +126,17 @@ def test_beat_sends_posts_whose_classification_was_lost_once_they_are_past_the_g
     assert db_session.scalar(select(func.count()).select_from(Classification)) == 3
 
 
+def test_reclassify_sends_every_post_an_older_model_classified(db_session, tasks, monkeypatch, tmp_path):
+    _use(tmp_path, classify_batch_size=2)
+    source = make_source(db_session, country="AM")
+    day = dt.date(2024, 3, 1)
+    ids = [make_post(db_session, source, day, f"post {n}", classification={"model_version": "older"}).id
+           for n in range(3)]
+    calls = _sends(monkeypatch, tasks.classify_posts)
+    assert tasks.reclassify_outdated.apply().get() == 3
+    assert calls == [ids[:2], ids[2:]]
+
+
 def test_a_spike_check_whose_send_failed_delivers_the_alert_on_the_retry(db_session, tasks, monkeypatch):
     _spike(db_session)
     calls = _sends(monkeypatch, tasks.deliver_alert, failures=1)

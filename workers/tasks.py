@@ -7,6 +7,7 @@ safe to run twice: the functions it calls select only the rows still left to do,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from itertools import islice
 
 import structlog
@@ -55,6 +56,19 @@ def enqueue_classification(post_ids: list[int]) -> int:
         classify_posts.delay(chunk)
         sent += 1
     return sent
+
+
+def enqueue_pages(page: Callable[[Session, int], list[int]]) -> int:
+    """Send post ids on to classification page by page: `page(session, after_id)` gives the next ids in id
+    order, or none when done. Returns how many were sent."""
+    sent = after = 0
+    while True:
+        with sessions()() as session:
+            ids = page(session, after)
+        if not ids:
+            return sent
+        enqueue_classification(ids)
+        sent, after = sent + len(ids), ids[-1]
 
 
 @app.task(bind=True, **RETRY)
@@ -109,14 +123,8 @@ def reclassify_outdated(self) -> int:
     """Send every post not yet classified by this worker's model to classification, in batches."""
     _bind(self)
     version = load_model(get_settings().model_dir).version
-    sent = after = 0
-    while True:
-        with sessions()() as session:
-            ids = classification.posts_needing_classification(session, version, after_id=after)
-        if not ids:
-            return sent
-        enqueue_classification(ids)
-        sent, after = sent + len(ids), ids[-1]
+    return enqueue_pages(lambda session, after: classification.posts_needing_classification(
+        session, version, after_id=after))
 
 
 @app.task(bind=True, **RETRY)
@@ -128,16 +136,10 @@ def classify_stranded_posts(self) -> int:
     now = dt.datetime.now(dt.timezone.utc)
     window = {"collected_after": now - dt.timedelta(hours=s.sweep_window_hours),
               "collected_before": now - dt.timedelta(seconds=s.sweep_grace_s)}
-    sent = after = 0
-    while True:
-        with sessions()() as session:
-            ids = classification.stranded_post_ids(session, **window, after_id=after)
-        if not ids:
-            if sent:
-                log.warning("stranded_posts_sent", posts=sent)
-            return sent
-        enqueue_classification(ids)
-        sent, after = sent + len(ids), ids[-1]
+    sent = enqueue_pages(lambda session, after: classification.stranded_post_ids(session, **window, after_id=after))
+    if sent:
+        log.warning("stranded_posts_sent", posts=sent)
+    return sent
 
 
 @app.task(bind=True, **RETRY)
