@@ -133,7 +133,7 @@ def undelivered_alerts(session: Session, country: str) -> list[int]:
 
     These are the alerts whose delivery message was lost (sent after a commit that a failed send or a
     lost worker cut off), and those whose round may have lost its worker mid-send; no alert text. A
-    channel with a failed attempt is left to the delivery task's own retries. `deliver_alert` still
+    channel with a failed attempt is left to the delivery task's own retries. The delivery task still
     decides what is sent: nothing while a claim is younger than `notify_claim_timeout_s`.
     """
     out = []
@@ -296,17 +296,3 @@ def record_attempts(session: Session, results: list[tuple[Outgoing, str | None]]
 def retry_countdown(settings: Settings, retries: int) -> float:
     """Seconds before delivery round `retries + 2`: the backoff doubling from `notify_backoff_s`."""
     return settings.notify_backoff_s * 2 ** retries
-
-
-def deliver_alert(session: Session, alert_id: int, settings: Settings,
-                  now: dt.datetime | None = None) -> dict[str, int]:
-    """One delivery round in one session, for callers without a worker (and the tests); the task runs the same
-    steps with a transaction around each claim and each record, and none around a send. {"sent", "failed",
-    "pending"}, pending being what a later round still has to try (not what another round has claimed)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    summary = {"sent": 0, "failed": 0}
-    for out in plan_deliveries(session, alert_id, settings, now):
-        if (mine := claim(session, out, now)) is not None:
-            counts = record_attempts(session, [(mine, send(settings, mine))], settings)
-            summary = {key: summary[key] + counts[key] for key in summary}
-    return summary | {"pending": len(pending_deliveries(session, alert_id, settings))}

@@ -22,7 +22,6 @@ from monitor.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     claim,
-    deliver_alert,
     pending_deliveries,
     plan_deliveries,
     record_attempts,
@@ -34,6 +33,18 @@ from monitor.notify import (
 )
 
 SECRET = "a3f1c9e07b2d4e5f8a6c1d0e9b7f3a2c"
+
+
+def deliver_alert(session, alert_id: int, settings: Settings, now: dt.datetime | None = None) -> dict[str, int]:
+    """One delivery round in the test's session, with the steps of `workers.tasks.deliver_alert`: plan, claim
+    each attempt, send it, record it. {"sent", "failed", "pending"}."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    summary = {"sent": 0, "failed": 0}
+    for out in plan_deliveries(session, alert_id, settings, now):
+        if (mine := claim(session, out, now)) is not None:
+            counts = record_attempts(session, [(mine, send(settings, mine))], settings)
+            summary = {key: summary[key] + counts[key] for key in summary}
+    return summary | {"pending": len(pending_deliveries(session, alert_id, settings))}
 
 
 def _free_port() -> int:
