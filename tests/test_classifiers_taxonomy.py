@@ -149,6 +149,20 @@ def test_tag_batch_by_hit_arrays_equals_matching_each_text():
     assert tag_batch(list(batch), TAX) == _tag_each(batch, TAX, [None] * len(texts))
 
 
+def test_a_term_that_no_word_starts_is_checked_in_every_text():
+    """A term starting with a non-word character ("#tag") has no key to look up, so its trigger's regex runs on
+    every text (tag_batch's per-text path); the other triggers are tagged as usual beside it."""
+    from classifiers.normalize import normalize_batch
+    from classifiers.taxonomy import tag_batch
+
+    taxonomy = parse_taxonomy({"triggers": [{"id": "h", "terms": {"en": ["#freepalestine"]}},
+                                            {"id": "t", "terms": {"en": ["tel aviv"]}}]})
+    assert taxonomy.checked_without_hits == frozenset({0})
+    batch = normalize_batch(["we say #FreePalestine", "tel aviv #freepalestine", "nothing", "freepalestine"])
+    assert tag_batch(batch, taxonomy) == [["h"], ["h", "t"], [], []]
+    assert tag_batch(batch, taxonomy) == _tag_each(batch, taxonomy, [None] * len(batch))
+
+
 def test_a_phrase_key_is_a_whole_token_unless_its_word_ends_in_a_star():
     """A phrase's regex starts with its first word followed by a space, a hyphen or the rest of that word, so only
     a token equal to the key can begin it; `key*` keeps matching any token starting with the key."""
@@ -160,6 +174,8 @@ def test_a_phrase_key_is_a_whole_token_unless_its_word_ends_in_a_star():
     keys = term_keys(["tel aviv", "al-aqsa"])
     assert (keys.hit("tel"), keys.hit("telegram"), keys.hit("al"), keys.hit("also")) == (1, 0, 1, 0)
     taxonomy = parse_taxonomy({"triggers": [{"id": "t", "terms": {"en": ["tel aviv", "al-aqsa", "set* fire"]}}]})
-    for text in ["tel aviv", "Tel-Aviv today", "al-aqsa", "setting fire", "telegram aviv", "also-aqsa", "tel",
-                 "x tel aviv"]:
-        assert tag_triggers(text, taxonomy) == (["t"] if taxonomy.triggers[0].matches(text.casefold()) else [])
+    expected = {"tel aviv": ["t"], "Tel-Aviv today": ["t"], "al-aqsa": ["t"], "setting fire": ["t"], "x tel aviv": ["t"],
+                "telegram aviv": [], "also-aqsa": [], "tel": []}
+    for text, tags in expected.items():
+        assert tag_triggers(text, taxonomy) == tags, text
+        assert taxonomy.triggers[0].matches(text.casefold()) == bool(tags), text  # the regexes agree
