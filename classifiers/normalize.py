@@ -1,9 +1,12 @@
-"""Text normalisation shared by training, serving and trigger tagging: Unicode, case, URLs, mentions, obfuscations."""
+"""Text normalisation shared by training, serving and trigger tagging: Unicode, case, URLs, mentions, obfuscations.
+
+The word caches here (and the hashers' and the taxonomy's) are per process and unsynchronised: one thread
+predicts per process, as Celery's prefork workers run it.
+"""
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable
 
@@ -34,7 +37,6 @@ _LETTER_THEN_MASK = re.compile(r"[^\W\d_][*#!?%]")
 # Characters some pattern needs: _SPACED's separators (a space never is inside a word), leet and mask characters.
 _SEPARATORS, _LEET_CHARS, _MASK_CHARS = frozenset(".-·_*"), frozenset("013457@$"), frozenset("*#!?%")
 _REPEAT = re.compile(r"(.)\1{2,}")
-_SPACES = re.compile(r"\s+")
 
 # Words people mask to dodge filters; a masked word is restored when exactly one of these fits it.
 MASK_TARGETS: tuple[str, ...] = (
@@ -257,7 +259,6 @@ class _RawWords(dict):
 
     def __init__(self):
         super().__init__()
-        self.lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
@@ -340,8 +341,7 @@ def normalize_batch(texts: Iterable[str | None]) -> SplitTexts:
     joined = f" {_SEPARATOR} ".join(texts)
     if not texts or joined.count(_SEPARATOR) != len(texts) - 1:
         return _normalize_each(texts)
-    with _RAW.lock:  # its tables grow together: one batch at a time
-        return _normalize_joined(texts, joined, _RAW)
+    return _normalize_joined(texts, joined, _RAW)
 
 
 def _normalize_joined(texts: list[str], joined: str, raw: _RawWords) -> SplitTexts:
@@ -376,14 +376,12 @@ def _normalize_joined(texts: list[str], joined: str, raw: _RawWords) -> SplitTex
         fids, doc = _renormalize(texts, np.unique(whole).tolist(), normalized, fids, doc, raw)
         folded = raw.sync()[4]
     # Distinct words in order of first occurrence, as SplitTexts(normalized) gives them.
-    n_folded = len(folded)
-    first_seen = np.full(n_folded, len(fids), dtype=np.int64)
-    np.minimum.at(first_seen, fids, np.arange(len(fids), dtype=np.int64))
-    present = np.flatnonzero(first_seen < len(fids))
-    order = present[np.argsort(first_seen[present])]
-    local = np.empty(n_folded, dtype=np.int64)
-    local[order] = np.arange(len(order), dtype=np.int64)
-    return SplitTexts.of_arrays(normalized, folded[order].tolist(), local[fids], doc)
+    # Only the batch's own words: arrays as long as the whole cache would cost every small batch.
+    present, first, inverse = np.unique(fids, return_index=True, return_inverse=True)
+    by_first = np.argsort(first)
+    rank = np.empty(len(present), dtype=np.int64)
+    rank[by_first] = np.arange(len(present), dtype=np.int64)
+    return SplitTexts.of_arrays(normalized, folded[present[by_first]].tolist(), rank[inverse].reshape(-1), doc)
 
 
 def _renormalize(texts: list[str], docs: list[int], normalized: list[str], fids: np.ndarray, doc: np.ndarray,
