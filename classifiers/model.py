@@ -17,7 +17,7 @@ from sklearn.svm import LinearSVC
 from classifiers.calibration import FlagCalibratedLR
 from classifiers.categories import NONE
 from classifiers.features import (
-    TOKEN_PATTERN,
+    _TOKEN,
     CharNgramHasher,
     SplitOnceUnion,
     SublinearTfidf,
@@ -41,7 +41,6 @@ _ARMENIAN = re.compile("[\u0531-\u058f]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _UKRAINIAN = re.compile("[іїєґ]", re.IGNORECASE)
 _LATIN = re.compile("[a-zA-Z]")
-_TOKEN = re.compile(TOKEN_PATTERN)
 
 
 @dataclass
@@ -120,8 +119,8 @@ def _collector_paused() -> Iterator[None]:
 
     Predicting makes a few containers per post that stay alive (each Prediction and its lists, new cache
     entries) and no reference cycles; the collector, run after every 700 such allocations, would walk them and
-    the caches again and again (0.9 s of 13 s for bench/classify_speed.py's 100,000 posts). The objects made
-    meanwhile are examined once, at the next collection after it is restored.
+    the caches again and again. The objects made meanwhile are examined once, at the next collection after it
+    is restored.
     """
     if not gc.isenabled():
         yield
