@@ -92,7 +92,7 @@ def stranded_post_ids(session: Session, *, collected_after: dt.datetime, collect
     counts them.
 
     `collected_before` leaves a grace period, so posts whose task is merely still queued are not sent twice;
-    were they, the second task would find them classified and predict nothing.
+    were they, the second task would predict nothing but still recompute their days' rollups.
     """
     return list(session.scalars(
         select(Post.id)

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     beat_spike_seconds: float = 300.0
     beat_report_seconds: float = 900.0  # how often beat checks which subscribers' weekly reports are due
     beat_sweep_seconds: float = 600.0  # how often beat sends posts left unclassified on to classification
-    sweep_grace_s: float = 600.0  # a post is left unclassified once it has waited this long after collection
+    # A post still unclassified this long after collection was stranded. Keep it above any queue backlog: a post
+    # still queued would be sent twice, and its rollups recomputed for nothing.
+    sweep_grace_s: float = 3600.0
     sweep_window_hours: float = 48.0  # how far back the sweep looks (older ones: `vigil reclassify`)
     report_attempts: int = 5  # a failed report run is retried until it has made this many attempts
     report_backoff_s: float = 300.0  # doubling after each failed attempt

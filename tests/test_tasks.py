@@ -111,7 +111,7 @@ def test_beat_sends_posts_whose_classification_was_lost_once_they_are_past_the_g
     source = make_source(db_session, country="AM")
     now = dt.datetime.now(dt.timezone.utc)
     stranded = []
-    for minutes in (90, 60, 30, 2):  # stored, and their classify task lost; the last may still be queued
+    for minutes in (180, 120, 90, 5):  # stored, and their classify task lost; the last may still be queued
         post = make_post(db_session, source, now.date(), f"post {minutes}")
         post.collected_at = now - dt.timedelta(minutes=minutes)
         stranded.append(post.id)

@@ -130,7 +130,11 @@ def reclassify_outdated(self) -> int:
 @app.task(bind=True, **RETRY)
 def classify_stranded_posts(self) -> int:
     """Beat: send recent posts that no classification reached (their task was lost, or gave up while the
-    database was away) on to classification, in batches; their rollups and spike checks follow."""
+    database was away) on to classification, in batches; their rollups and spike checks follow.
+
+    The backstop, an hour or more late. A poll whose own send failed re-sends its posts at once, on its retry
+    (see poll_source); this sweep catches what happens after a send: a classify task lost or given up.
+    """
     _bind(self)
     s = get_settings()
     now = dt.datetime.now(dt.timezone.utc)

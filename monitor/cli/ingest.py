@@ -18,7 +18,8 @@ def ingest(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .jsonl or .csv file."),
     country: str = typer.Option(..., help="Country of rows that name none (ISO alpha-2)."),
     source: str = typer.Option(..., help="Source name to file the posts under."),
-    classify: bool = typer.Option(True, help="Send new posts on to classification."),
+    classify: bool = typer.Option(True, help="Send new posts on to classification now (with --no-classify, a "
+                                  "running beat still classifies them within the hour)."),
 ) -> None:
     """Import a platform export or a researchers' data set; report stored, duplicate and rejected rows."""
     from monitor.imports import import_file
