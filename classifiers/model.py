@@ -200,9 +200,9 @@ class Model:
                 language_covered = (base or guess_language(text or "")) in self.languages
                 if base:  # otherwise the guess depends on the text
                     covered[given] = language_covered
-            # Positional arguments: the fields' order (antisemitic, score, category, triggers, explanation, covered).
-            preds.append(Prediction(i in categories, round(score, 4), categories.get(i, NONE), text_triggers,
-                                    explanations.get(i, []), language_covered))
+            preds.append(Prediction(antisemitic=i in categories, score=round(score, 4),
+                                    category=categories.get(i, NONE), triggers=text_triggers,
+                                    explanation=explanations.get(i, []), language_covered=language_covered))
         return preds
 
     def _triggers(self, normalized, features, dates) -> list[list[str]]:
