@@ -99,14 +99,19 @@ def _shot(driver, folder: Path, name: str) -> None:
 
 
 def _navigates(driver, action) -> None:
-    """Run `action` (a click, a key) and wait until the next page replaced this one."""
+    """Run `action` (a click, a key) and wait until the next page replaced this one.
+
+    Caught mid-navigation, chromium may answer "Node with given id does not belong to the document" (a plain
+    WebDriverException, not a stale element): the wait asks again until the old page is gone or 10 s pass.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
     action()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(expected_conditions.staleness_of(page))
 
 
 def test_login_country_acknowledge_and_label(server, browser, shots):
