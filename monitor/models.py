@@ -153,6 +153,9 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    # Which announcement of the event this is: 1 when opened, one more each time it reopens after being
+    # resolved. Each notice is delivered to every recipient afresh (its own Delivery rows).
+    notice: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (
         UniqueConstraint("country", "kind", "metric", "started_on", name="uq_alerts_event"),
@@ -184,7 +187,7 @@ class Delivery(Base):
     """One attempt to deliver one alert to one subscriber over one channel; retries add rows.
 
     The row is inserted as `sending` before the message goes out (the attempt's claim, unique per
-    alert, subscriber, channel and attempt number), then set to `sent` or `failed`.
+    alert, notice, subscriber, channel and attempt number), then set to `sent` or `failed`.
     """
 
     __tablename__ = "deliveries"
@@ -193,16 +196,17 @@ class Delivery(Base):
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(20))  # email | webhook | admin_email
+    notice: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # the alert's notice it delivers
     attempt: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))  # sending | sent | failed
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # when claimed
 
     __table_args__ = (
-        Index("uq_deliveries_attempt", "alert_id", "subscriber_id", "channel", "attempt", unique=True),
+        Index("uq_deliveries_attempt", "alert_id", "notice", "subscriber_id", "channel", "attempt", unique=True),
         # The admin note has no subscriber, and NULLs never conflict in the key above (nor may they: a
         # deleted subscriber's rows turn NULL); its attempts get a key of their own.
-        Index("uq_deliveries_admin_attempt", "alert_id", "attempt", unique=True,
+        Index("uq_deliveries_admin_attempt", "alert_id", "notice", "attempt", unique=True,
               postgresql_where=text("channel = 'admin_email'"), sqlite_where=text("channel = 'admin_email'")),
     )
 

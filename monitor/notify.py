@@ -1,25 +1,25 @@
 """E-mail and webhooks: the one module that talks outward.
 
-Each alert goes to the active subscribers of its country whose minimum severity it reaches, by
-e-mail and (if they set one) webhook; when an alert escalates, the subscribers its new severity
-admits get it once. A subscriber who starts following a country (or adds a webhook, or lowers their
-minimum severity) gets the country's open and acknowledged alerts at beat's next spike check
-(`undelivered_alerts`), so nobody joins in the middle of an incident without hearing of it. Every attempt
-leaves a `Delivery` row, and the rows are the whole state: a
-(subscriber, channel) with a sent row is done, one with a sending row is in a round's hands, one with
-`notify_attempts` failed rows has given up (the admin address is then told, once per alert), any
-other is pending.
+Each alert goes to the active subscribers of its country whose minimum severity it reaches, by e-mail and
+(if they set one) webhook; when an alert escalates, the subscribers its new severity admits get it once.
+An alert that reopens after being resolved starts its next notice (`Alert.notice`), delivered to every
+recipient afresh: everything below counts per notice. A subscriber who starts following a country (or adds
+a webhook, or lowers their minimum severity) gets the country's open and acknowledged alerts at beat's next
+spike check (`undelivered_alerts`), so nobody joins in the middle of an incident without hearing of it.
+Every attempt leaves a `Delivery` row, and the rows are the whole state: a (subscriber, channel) with a
+sent row is done, one with a sending row is in a round's hands, one with `notify_attempts` failed rows has
+given up (the admin address is then told, once per notice), any other is pending.
 
 A delivery round lists what is pending, then claims each attempt just before its send: it inserts the
-attempt as a `sending` row under a unique (alert, subscriber, channel, attempt) key, commits, and sends
-only if it inserted the row. So rounds that overlap (a check escalating an alert while the first round is
-under way, a redelivered task, beat resending an alert whose delivery is still queued) never send one
+attempt as a `sending` row under a unique (alert, notice, subscriber, channel, attempt) key, commits, and
+sends only if it inserted the row. So rounds that overlap (a check escalating an alert while the first round
+is under way, a redelivered task, beat resending an alert whose delivery is still queued) never send one
 message twice, and no claim is held for longer than its one send. Each outcome is then recorded on its
 row. A claim still `sending` after `notify_claim_timeout_s` lost its worker: the next round records it as
-failed and claims the next attempt (beat's resend brings that
-round). A round makes one attempt per pending channel; the task retries the round later (Celery
-countdown with exponential backoff), so no one waits inside a transaction. Webhook bodies are signed:
-`X-Vigil-Signature: sha256=HMAC(secret, "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
+failed and claims the next attempt (beat's resend brings that round). A round makes one attempt per pending
+channel; the task retries the round later (Celery countdown with exponential backoff), so no one waits
+inside a transaction. Webhook bodies are signed: `X-Vigil-Signature: sha256=HMAC(secret,
+"<timestamp>.<body>")` with `X-Vigil-Timestamp`.
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def _channels(sub: Subscriber) -> list[tuple[str, str, str]]:
 
 
 def undelivered_alerts(session: Session, country: str) -> list[int]:
-    """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted,
-    or with an attempt still claimed (`sending`).
+    """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted in
+    the current notice, or with an attempt still claimed (`sending`).
 
     These are the alerts whose delivery message was lost (sent after a commit that a failed send or a
     lost worker cut off), and those whose round may have lost its worker mid-send; no alert text. A
@@ -139,7 +139,7 @@ def undelivered_alerts(session: Session, country: str) -> list[int]:
     out = []
     for alert in session.scalars(select(Alert).where(Alert.country == country,
                                                      Alert.status.in_(("open", "acknowledged")))):
-        pairs = _tally(session, alert.id)
+        pairs = _tally(session, alert.id, alert.notice)
         if any(pair.sending for pair in pairs.values()) or any(
                 (sub.id, channel) not in pairs for sub in recipients(session, alert) for channel, _, _ in _channels(sub)):
             out.append(alert.id)
@@ -151,6 +151,7 @@ class Outgoing:
     """One message still to send: to whom, by which channel, as which attempt, with its text."""
 
     alert_id: int
+    notice: int  # the alert's notice this message announces
     subscriber_id: int | None  # None for the admin note
     channel: str  # email | webhook | admin_email
     attempt: int
@@ -173,12 +174,12 @@ class _Pair:
         return not self.sent and not self.sending and self.failed < limit
 
 
-def _tally(session: Session, alert_id: int) -> dict[tuple[int | None, str], _Pair]:
-    """The attempts of each (subscriber, channel) of an alert."""
+def _tally(session: Session, alert_id: int, notice: int) -> dict[tuple[int | None, str], _Pair]:
+    """The attempts of each (subscriber, channel) of one notice of an alert."""
     pairs: dict[tuple[int | None, str], _Pair] = {}
     for sub_id, channel, status, n, last in session.execute(
             select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count(), func.max(Delivery.attempt))
-            .where(Delivery.alert_id == alert_id)
+            .where(Delivery.alert_id == alert_id, Delivery.notice == notice)
             .group_by(Delivery.subscriber_id, Delivery.channel, Delivery.status)):
         pair = pairs.setdefault((sub_id, channel), _Pair())
         pair.last = max(pair.last, last)
@@ -192,12 +193,13 @@ def _tally(session: Session, alert_id: int) -> dict[tuple[int | None, str], _Pai
 
 
 def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> list[Outgoing]:
-    """What is still to send for an alert: every (recipient, channel) neither sent, claimed by a round
-    nor given up, and the admin note once some channel has given up."""
+    """What is still to send for an alert's current notice: every (recipient, channel) neither sent,
+    claimed by a round nor given up, and the admin note once some channel has given up."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         return []
-    pairs = _tally(session, alert_id)
+    notice = alert.notice
+    pairs = _tally(session, alert_id, notice)
     limit = settings.notify_attempts
     todo: list[tuple[int | None, str, str, str]] = []
     for sub in recipients(session, alert):
@@ -209,7 +211,7 @@ def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> l
     if todo:
         text = describe_alert(session, alert)
         # The next attempt number, never one already used: the claim's unique key depends on it.
-        out = [Outgoing(alert_id, s, c, state[s, c].last + 1, to, text, fmt) for s, c, to, fmt in todo]
+        out = [Outgoing(alert_id, notice, s, c, state[s, c].last + 1, to, text, fmt) for s, c, to, fmt in todo]
     admin = pairs.get((None, "admin_email"), _Pair())
     if given_up and settings.admin_email and admin.pending(limit):
         note = AlertText(
@@ -217,7 +219,7 @@ def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> l
             f"Alert #{alert.id} ({alert.country}, {alert.severity}) failed {limit} times to "
             + ", ".join(f"subscriber #{s} by {c}" for s, c in given_up) + ". See `deliveries` for the errors.",
             {"alert_id": alert.id, "given_up": [{"subscriber_id": s, "channel": c} for s, c in given_up]})
-        out.append(Outgoing(alert_id, None, "admin_email", admin.last + 1, settings.admin_email, note))
+        out.append(Outgoing(alert_id, notice, None, "admin_email", admin.last + 1, settings.admin_email, note))
     return out
 
 
@@ -251,7 +253,7 @@ def claim(session: Session, out: Outgoing, now: dt.datetime) -> Outgoing | None:
     each attempt just before its send, so no claim waits behind other sends and outlives its timeout."""
     delivery_id = session.execute(
         insert_for(session, Delivery.__table__)
-        .values(alert_id=out.alert_id, subscriber_id=out.subscriber_id, channel=out.channel,
+        .values(alert_id=out.alert_id, notice=out.notice, subscriber_id=out.subscriber_id, channel=out.channel,
                 attempt=out.attempt, status="sending", created_at=now)
         .on_conflict_do_nothing()  # either key: a subscriber's attempt or the admin note's
         .returning(Delivery.__table__.c.id)
@@ -284,10 +286,10 @@ def record_attempts(session: Session, results: list[tuple[Outgoing, str | None]]
             sent += 1
             continue
         failed += 1
-        log.warning("delivery_failed", alert_id=out.alert_id, subscriber_id=out.subscriber_id,
+        log.warning("delivery_failed", alert_id=out.alert_id, notice=out.notice, subscriber_id=out.subscriber_id,
                     channel=out.channel, attempt=out.attempt, error=error.split(":", 1)[0])
         if out.attempt >= settings.notify_attempts:
-            log.error("delivery_gave_up", alert_id=out.alert_id, subscriber_id=out.subscriber_id,
+            log.error("delivery_gave_up", alert_id=out.alert_id, notice=out.notice, subscriber_id=out.subscriber_id,
                       channel=out.channel)
     session.flush()
     return {"sent": sent, "failed": failed}

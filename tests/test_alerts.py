@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
-from monitor.alerts import AlertParams, check_spikes, hourly_series, replay_spikes
+from monitor.alerts import AlertParams, check_spikes, hourly_series, replay_spikes, resolve
 from monitor.db import Base
 from monitor.models import Alert, Classification, Post, Rollup
 from tests.factories import make_source
@@ -138,6 +138,22 @@ def test_an_hourly_spike_alerts_before_the_day_ends(db_session):
     db_session.flush()
     check_spikes(db_session, "AM", now.date(), PARAMS, now=now)
     assert [a.id for a in _alerts(db_session)] == [alert_id]
+
+
+def test_an_hourly_alarm_reopens_an_alert_resolved_that_day_only_from_the_next_hour(db_session):
+    now = dt.datetime(2024, 3, 15, 10, 40, tzinfo=dt.timezone.utc)
+    ten, eleven = now.replace(minute=0), now.replace(hour=11, minute=0)
+    _hourly_posts(db_session, "AM", 14, eleven, {ten: (20, 12)})
+    [alert_id] = check_spikes(db_session, "AM", now.date(), PARAMS, now=now)
+    alert = resolve(db_session, alert_id, "david")
+    alert.resolved_at = now + dt.timedelta(minutes=5)
+    # The checks after it still see the 10:00 alarm among the last 24 hours: not news.
+    assert check_spikes(db_session, "AM", now.date(), PARAMS, now=now + dt.timedelta(minutes=15)) == []
+    assert alert.status == "resolved"
+    _hourly_posts(db_session, "AM", 1 / 24, eleven + dt.timedelta(hours=1), {eleven: (20, 12)})
+    assert check_spikes(db_session, "AM", now.date(), PARAMS, now=now + dt.timedelta(minutes=30)) == [alert_id]
+    assert (alert.status, alert.notice) == ("open", 2)
+    assert check_spikes(db_session, "AM", now.date(), PARAMS, now=now + dt.timedelta(minutes=35)) == []
 
 
 def test_hourly_series_agrees_on_postgresql_and_sqlite(db_session):

@@ -175,3 +175,34 @@ def test_a_trigger_alerts_examples_are_its_trigger_posts_even_under_many_higher_
     db_session.add(alert)
     db_session.flush()
     assert [e["url"] for e in _examples(db_session, alert)] == ["https://example.org/drones"]
+
+
+def test_an_alert_resolved_by_hand_that_rises_again_reopens_as_its_next_notice(db_session):
+    _rollups(db_session, "AM", [5, 6, 5, 7, 6, 5, 6] * 4 + [30])
+    [alert_id] = check_spikes(db_session, "AM", _day(28), PARAMS)
+    alert = db_session.get(Alert, alert_id)
+    assert alert.notice == 1 and "reopened" not in describe_alert(db_session, alert).subject
+    resolve(db_session, alert_id, "david")
+    assert check_spikes(db_session, "AM", _day(28), PARAMS) == []  # the alarm the analyst saw: stays resolved
+    assert alert.status == "resolved"
+    db_session.add(Rollup(country="AM", day=_day(29), category="*", trigger="*", posts=200, antisemitic=34))
+    db_session.flush()
+    assert check_spikes(db_session, "AM", _day(29), PARAMS) == [alert_id]  # news: announced again
+    assert (alert.status, alert.resolved_by, alert.notice, alert.last_seen_on) == ("open", None, 2, _day(29))
+    assert check_spikes(db_session, "AM", _day(29), PARAMS) == []  # the next beat: nothing new
+    text = describe_alert(db_session, alert)
+    assert text.subject.endswith("(reopened)") and "Reopened: it had been resolved" in text.body
+    assert text.fields["notice"] == 2
+
+
+def test_a_gap_resolved_by_recovery_that_recurs_reopens_as_its_next_notice(db_session):
+    src = make_source(db_session, country="AM", created_at=NOW - _hours(500), poll_interval_s=900,
+                      last_success_at=NOW - _hours(30), last_polled_at=NOW - _hours(0.1), last_error="HTTP 503")
+    [gap_id] = check_gaps(db_session, "AM", NOW)
+    gap = db_session.get(Alert, gap_id)
+    src.last_success_at = NOW - _hours(29)  # a success the same day as the last, then failures again
+    db_session.flush()
+    assert check_gaps(db_session, "AM", NOW) == [gap_id]  # resolved by the success, then the same gap again
+    assert (gap.status, gap.notice) == ("open", 2) and gap.started_on == (NOW - _hours(29)).date()
+    assert "(reopened)" in describe_alert(db_session, gap).subject
+    assert check_gaps(db_session, "AM", NOW + _hours(0.5)) == []

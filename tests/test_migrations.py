@@ -6,13 +6,13 @@ import datetime as dt
 import os
 
 import pytest
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import MetaData, create_engine, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alembic import command
 from migrations import alembic_config
-from monitor.models import Alert, Delivery, Subscriber
+from monitor.models import Delivery, Subscriber
 from tests.conftest import create_database, drop_database
 
 
@@ -62,26 +62,30 @@ def test_0009_renumbers_repeated_attempts_and_its_downgrade_ends_claims(empty_ur
     cfg = alembic_config(empty_url)
     command.upgrade(cfg, "0008")
     engine = create_engine(empty_url)
-    day = dt.date(2024, 2, 1)
-    deliveries = Delivery.__table__
+    day, now = dt.date(2024, 2, 1), dt.datetime.now(dt.timezone.utc)
+    old = MetaData()  # the tables as revision 0008 made them: the models' later columns are not there yet
+    old.reflect(engine, only=["alerts", "deliveries"])
     with Session(engine) as session, session.begin():
-        alert = Alert(country="AM", kind="spike", metric="m", severity="high", started_on=day, last_seen_on=day,
-                      observed=30, expected=6, score=9.5)
+        [alert_id] = session.execute(insert(old.tables["alerts"]).returning(old.tables["alerts"].c.id), [
+            {"country": "AM", "kind": "spike", "metric": "m", "status": "open", "severity": "high", "started_on": day,
+             "last_seen_on": day, "observed": 30, "expected": 6, "score": 9.5, "details": {}, "created_at": now,
+             "updated_at": now}]).scalars().all()
         sub = Subscriber(email="ngo@example.org", countries=["AM"])
-        session.add_all([alert, sub])
+        session.add(sub)
         session.flush()
-        ids = alert.id, sub.id
+        ids = alert_id, sub.id
         # Two overlapping rounds each recorded attempt 1: of the subscriber's e-mail and of the admin note;
         # a deleted subscriber's rows (NULL) never conflict and are left alone.
-        session.execute(insert(deliveries), [
-            {"alert_id": alert.id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
-            {"alert_id": alert.id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
-            {"alert_id": alert.id, "subscriber_id": sub.id, "channel": "webhook", "attempt": 1, "status": "failed"},
-            {"alert_id": alert.id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "status": "sent"},
-            {"alert_id": alert.id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "status": "sent"},
-            {"alert_id": alert.id, "subscriber_id": None, "channel": "email", "attempt": 1, "status": "failed"},
-            {"alert_id": alert.id, "subscriber_id": None, "channel": "email", "attempt": 1, "status": "failed"},
-        ])
+        session.execute(insert(old.tables["deliveries"]), [{"created_at": now} | row for row in [
+            {"alert_id": alert_id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert_id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert_id, "subscriber_id": sub.id, "channel": "webhook", "attempt": 1, "status": "failed"},
+            {"alert_id": alert_id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert_id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "status": "sent"},
+            {"alert_id": alert_id, "subscriber_id": None, "channel": "email", "attempt": 1, "status": "failed"},
+            {"alert_id": alert_id, "subscriber_id": None, "channel": "email", "attempt": 1, "status": "failed"},
+        ]])
+    deliveries = Delivery.__table__
 
     def rows():
         with engine.connect() as conn:
@@ -108,4 +112,35 @@ def test_0009_renumbers_repeated_attempts_and_its_downgrade_ends_claims(empty_ur
     command.downgrade(cfg, "0008")
     assert rows()[7] == (sub_id, "webhook", 2, "failed")  # the old code knows sent and failed only
     assert "ix_deliveries_alert" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
+    engine.dispose()
+
+
+def test_0011_keys_attempts_per_notice_and_its_downgrade_keeps_the_first_notice(empty_url):
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0010")
+    engine = create_engine(empty_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    old = MetaData()
+    old.reflect(engine, only=["alerts", "deliveries"])
+    with engine.begin() as conn:
+        [alert_id] = conn.execute(insert(old.tables["alerts"]).returning(old.tables["alerts"].c.id), [
+            {"country": "AM", "kind": "spike", "metric": "m", "status": "open", "severity": "high",
+             "started_on": now.date(), "last_seen_on": now.date(), "observed": 30, "expected": 6, "score": 9.5,
+             "details": {}, "created_at": now, "updated_at": now}]).scalars().all()
+        conn.execute(insert(old.tables["deliveries"]), [{"alert_id": alert_id, "subscriber_id": None,
+                                                         "channel": "admin_email", "attempt": 1, "status": "sent",
+                                                         "created_at": now}])
+    command.upgrade(cfg, "head")
+    deliveries = Delivery.__table__
+    second = {"alert_id": alert_id, "subscriber_id": None, "channel": "admin_email", "attempt": 1, "notice": 2,
+              "status": "sent", "created_at": now}
+    with engine.begin() as conn:
+        assert conn.execute(select(deliveries.c.notice)).scalars().all() == [1]  # stored rows: the first notice
+        conn.execute(insert(deliveries), [second])  # the next notice's attempt 1: a key of its own
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(insert(deliveries), [second])
+    command.downgrade(cfg, "0010")
+    with engine.connect() as conn:
+        assert conn.execute(select(old.tables["deliveries"].c.attempt)).scalars().all() == [1]
+    assert "notice" not in {c["name"] for c in inspect(engine).get_columns("alerts")}
     engine.dispose()

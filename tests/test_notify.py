@@ -16,6 +16,8 @@ from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from monitor.alerts import resolve
+from monitor.alerts.states import reopen
 from monitor.config import Settings
 from monitor.models import Alert, Delivery, Subscriber
 from monitor.notify import (
@@ -108,9 +110,9 @@ def webhook():
 
 
 def _settings(port: int, **kw) -> Settings:
-    return Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, smtp_from="vigil@test",
-                    webhook_secret=SecretStr(SECRET), webhook_timeout_s=5, notify_attempts=3,
-                    notify_backoff_s=0.5, **kw)
+    return Settings(**{"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False, "smtp_from": "vigil@test",
+                       "webhook_secret": SecretStr(SECRET), "webhook_timeout_s": 5, "notify_attempts": 3,
+                       "notify_backoff_s": 0.5} | kw)
 
 
 def _alert(session, country="AM", severity="high", metric="antisemitic_count", status="open") -> Alert:
@@ -227,6 +229,43 @@ def test_escalation_reaches_the_newly_admitted_subscribers_once(db_session, smtp
     deliver_alert(db_session, alert.id, _settings(port))
     assert [m[1] for m in inbox.messages] == [["all@example.org"], ["high@example.org"], ["critical@example.org"]]
     assert "Subject: [Vigil high]" in inbox.messages[1][2]
+
+
+def test_a_reopened_alert_is_delivered_again_to_everyone_as_its_next_notice(db_session, smtp, webhook):
+    port, inbox = smtp
+    url, hook = webhook
+    alert = _alert(db_session, severity="high")
+    _subscriber(db_session, "all@example.org", webhook_url=url)
+    _subscriber(db_session, "high@example.org", min_severity="high")
+    deliver_alert(db_session, alert.id, _settings(port))
+    assert len(inbox.messages) == 2 and len(hook.requests) == 1
+    resolve(db_session, alert.id, "david")
+    reopen(alert)  # a check saw it rise again
+    db_session.flush()
+    assert undelivered_alerts(db_session, "AM") == [alert.id]  # beat's resend would bring it too
+    assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 3, "failed": 0, "pending": 0}
+    assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 0, "failed": 0, "pending": 0}
+    assert sorted(m[1][0] for m in inbox.messages[2:]) == ["all@example.org", "high@example.org"]
+    assert all("(reopened)" in m[2] for m in inbox.messages[2:]) and len(hook.requests) == 2
+    assert json.loads(hook.requests[1][1])["alert"]["notice"] == 2
+    notices = db_session.execute(select(Delivery.notice, Delivery.attempt, Delivery.status)
+                                 .where(Delivery.alert_id == alert.id).order_by(Delivery.id)).all()
+    assert [tuple(n) for n in notices] == [(1, 1, "sent")] * 3 + [(2, 1, "sent")] * 3
+
+
+def test_a_reopened_alert_whose_channel_gave_up_tells_the_admin_again(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session)
+    _subscriber(db_session, "ngo@example.org", webhook_url="http://127.0.0.1:9/unreachable")
+    settings = _settings(port, admin_email="ops@example.org", notify_attempts=1)
+    for _ in range(2):  # the second round tells the admin of the webhook given up in the first
+        deliver_alert(db_session, alert.id, settings)
+    resolve(db_session, alert.id, "david")
+    reopen(alert)
+    db_session.flush()
+    for _ in range(3):
+        deliver_alert(db_session, alert.id, settings)
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"], ["ops@example.org"]] * 2
 
 
 def test_undelivered_alerts_are_those_with_a_recipient_channel_never_tried(db_session, smtp, webhook):

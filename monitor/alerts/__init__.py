@@ -8,7 +8,8 @@ the seasonal negative-binomial and CUSUM detectors of `monitor.spikes`.
 
 An alert is one event of one (country, metric): opened once, updated while it lasts (alarms within
 the cooldown belong to it, whichever resolution saw them), resolved by "vigil" when it has been quiet
-for longer than the cooldown, or by an analyst. States: open -> acknowledged -> resolved. Sources
+for longer than the cooldown, or by an analyst. States: open -> acknowledged -> resolved; a resolved
+alert whose event goes on after all reopens, and is announced again as its next notice. Sources
 that stop succeeding raise "no_data" alerts of their own: silence never reads as a drop to zero.
 """
 

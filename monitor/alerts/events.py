@@ -15,11 +15,12 @@ from monitor.alerts.params import METRIC, SYSTEM, AlertParams
 from monitor.alerts.series import (
     DAY,
     HOUR,
+    as_utc,
     daily_series,
     day_start,
     hourly_series,
 )
-from monitor.alerts.states import set_resolved
+from monitor.alerts.states import reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, utcnow
 from monitor.spikes import SEVERITIES, Detection, default_detector, phases_for, worse
@@ -31,7 +32,7 @@ def check_spikes(session: Session, country: str, until: dt.date, params: AlertPa
                  now: dt.datetime | None = None, dry_run: bool = False) -> list[int]:
     """Record the alarms of the last `lookback_days` up to `until` (and of the hourly count in the 24
     hours up to `now`, default the end of `until` or the present); return the ids of alerts opened
-    or escalated, which are the ones to (re)deliver."""
+    reopened or escalated, which are the ones to (re)deliver."""
     now = now or min(utcnow(), day_start(until + DAY))
     first = until - dt.timedelta(days=params.history_days - 1)
     days = [first + dt.timedelta(days=i) for i in range(params.history_days)]
@@ -43,6 +44,7 @@ def check_spikes(session: Session, country: str, until: dt.date, params: AlertPa
     country_series, *sub_series = daily_series(session, country, days, start, params)
     for hour, det, volume in _hourly_alarms(session, country, now, params):
         _record(session, country, METRIC, hour.date(), det, cooldown=cooldown, notify=notify, dry_run=dry_run,
+                hour=hour,
                 details=lambda hour=hour, det=det, volume=volume: alert_details(
                     session, country, METRIC, hour.date(), hour, det, volume))
     for metric, counts, totals, min_count in [country_series, *sub_series]:
@@ -101,8 +103,13 @@ def _covering_alert(session: Session, country: str, day: dt.date, cooldown: int)
 
 
 def _record(session: Session, country: str, metric: str, day: dt.date, det: Detection, *, cooldown: int,
-            details: Callable[[], dict], notify: dict[int, None], dry_run: bool) -> None:
-    """Open the event's alert, or update it; add its id to `notify` when opened or escalated."""
+            details: Callable[[], dict], notify: dict[int, None], dry_run: bool,
+            hour: dt.datetime | None = None) -> None:
+    """Open the event's alert, or update it; add its id to `notify` when opened, reopened or escalated.
+
+    A resolved alert reopens on an alarm of a day after it was last seen, or of an hour (`hour`, for the
+    hourly series) that began after it was resolved: the checks see each alarm of the look-back again and
+    again, and only these are news to whoever resolved it."""
     now = utcnow()
     alert = _event_alert(session, country, metric, day, cooldown)
     if alert is None:
@@ -121,9 +128,14 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
         alert = session.scalar(select(Alert).where(  # opened meanwhile by a concurrent check
             Alert.country == country, Alert.kind == "spike", Alert.metric == metric, Alert.started_on == day))
     before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
-    if day > alert.last_seen_on and alert.status == "resolved":
-        # Resolved while it still grows: the same event, open again.
-        alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
+    if alert.status == "resolved" and (day > alert.last_seen_on or (
+            hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
+        # Resolved while it still grows: the same event, open again, and announced again to everyone.
+        reopen(alert)
+        notify[alert.id] = None
+        if not dry_run:
+            log.info("alert_reopened", country=country, alert_id=alert.id, metric=metric, notice=alert.notice,
+                     day=day.isoformat())
     alert.last_seen_on = max(alert.last_seen_on, day)
     if det.observed > alert.observed:
         related = (alert.details or {}).get("related")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
 from monitor.alerts.series import as_utc
-from monitor.alerts.states import set_resolved
+from monitor.alerts.states import reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, Rollup, Source, utcnow
 from monitor.rollups import ALL
@@ -31,7 +31,7 @@ def day_volume(session: Session, country: str, day: dt.date) -> int | None:
 def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
                params: AlertParams = AlertParams(), dry_run: bool = False) -> list[int]:
     """Open or update no_data alerts from the polling state of the country's enabled sources; ids
-    opened or escalated.
+    opened, reopened or escalated.
 
     A source is stale when it has not succeeded for `gap_hours` and four poll intervals, whether
     its polls fail or stopped. All stale: the country has a data gap. Some stale: each of those has
@@ -94,8 +94,12 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
         return
     alert = session.scalar(select(Alert).where(
         Alert.country == country, Alert.kind == "no_data", Alert.metric == metric, Alert.started_on == started))
-    if alert.status == "resolved" and alert.resolved_by == SYSTEM:
-        alert.status, alert.resolved_at, alert.resolved_by = "open", None, None  # the same gap again
+    if alert.status == "resolved" and alert.resolved_by == SYSTEM:  # the same gap again, announced again
+        reopen(alert)
+        notify[alert.id] = None
+        if not dry_run:
+            log.info("alert_reopened", country=country, alert_id=alert.id, kind="no_data", metric=metric,
+                     notice=alert.notice)
     before = alert.severity
     alert.last_seen_on = max(alert.last_seen_on, now.date())
     alert.severity = worse(alert.severity, severity)

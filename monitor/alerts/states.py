@@ -13,6 +13,13 @@ def set_resolved(alert: Alert, by: str) -> None:
     alert.status, alert.resolved_at, alert.resolved_by, alert.updated_at = "resolved", now, by, now
 
 
+def reopen(alert: Alert) -> None:
+    """resolved -> open: the event goes on after all. Its next notice starts, to be delivered to everyone."""
+    alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
+    alert.notice = (alert.notice or 1) + 1
+    alert.updated_at = utcnow()
+
+
 class AlertStateError(ValueError):
     """An analyst asked for a transition the alert's state does not allow."""
 

@@ -53,6 +53,14 @@ def _what(metric: str) -> str:
         kind, "antisemitic posts")
 
 
+def _reopened(alert: Alert) -> tuple[str, str]:
+    """(subject suffix, body sentence) saying the alert reopened after being resolved; empty if it never did."""
+    times = (alert.notice or 1) - 1
+    if not times:
+        return "", ""
+    return " (reopened)", f" Reopened{'' if times == 1 else f' {times} times'}: it had been resolved, and it goes on."
+
+
 def _describe_gap(alert: Alert) -> AlertText:
     d = alert.details or {}
     since = d.get("last_success_at") or d.get("last_data_on")
@@ -60,13 +68,14 @@ def _describe_gap(alert: Alert) -> AlertText:
     who = alert.country if alert.metric == GAP_METRIC else f"{alert.country} source {names}"
     why = ("its polls fail" if d.get("reason") == "failing" else "it is not being polled")
     errors = sorted({s["last_error"] for s in d.get("sources", []) if s.get("last_error")})
-    subject = f"[Vigil {alert.severity}] {who}: no data since {since}"
+    suffix, reopened = _reopened(alert)
+    subject = f"[Vigil {alert.severity}] {who}: no data since {since}{suffix}"
     body = (f"{who}: nothing collected successfully since {since} ({alert.score:g} h); {why}"
             + (f" (last error: {errors[0]})" if errors else "") + ". This is missing data, not a drop "
             f"to zero: check the sources of {alert.country} ({names}).\n"
-            f"Alert #{alert.id}, severity {alert.severity}.")
+            f"Alert #{alert.id}, severity {alert.severity}.{reopened}")
     return AlertText(subject, body, {"alert_id": alert.id, "country": alert.country, "kind": alert.kind,
-                                     "metric": alert.metric, "severity": alert.severity,
+                                     "metric": alert.metric, "severity": alert.severity, "notice": alert.notice,
                                      "last_success_at": since, "sources": d.get("sources", [])})
 
 
@@ -82,11 +91,12 @@ def describe_alert(session: Session, alert: Alert) -> AlertText:
     when = (f"in the hour from {d['hour'][11:16]} UTC on {d.get('day')}" if d.get("resolution") == "hour"
             else f"on {d.get('day', alert.last_seen_on)}")
     what = _what(alert.metric)
+    suffix, reopened = _reopened(alert)
     lines = [
         f"{alert.country}: {alert.observed:g} {what} {when} against {alert.expected:.1f} expected from "
         f"the share of the previous weeks ({rise}{share}).",
         f"Since {alert.started_on}, last seen {alert.last_seen_on}; severity {alert.severity} "
-        f"(score {alert.score:.1f}); status {alert.status}.",
+        f"(score {alert.score:.1f}); status {alert.status}.{reopened}",
     ]
     for label, key in (("Top triggers", "triggers"), ("Top categories", "categories")):
         items = d.get(key) or []
@@ -103,9 +113,10 @@ def describe_alert(session: Session, alert: Alert) -> AlertText:
         lines.append("Examples (truncated; authors pseudonymised):")
         lines += [f"- [{e['author']}] {e['excerpt']} {e['url'] or ''}".rstrip() for e in examples]
     lines.append(f"Alert #{alert.id}. Acknowledge: vigil alerts ack {alert.id} --by NAME")
-    subject = f"[Vigil {alert.severity}] {alert.country}: {what} {rise} since {alert.started_on}"
+    subject = f"[Vigil {alert.severity}] {alert.country}: {what} {rise} since {alert.started_on}{suffix}"
     fields = {"alert_id": alert.id, "country": alert.country, "kind": alert.kind, "metric": alert.metric,
-              "severity": alert.severity, "status": alert.status, "started_on": alert.started_on.isoformat(),
+              "severity": alert.severity, "status": alert.status, "notice": alert.notice,
+              "started_on": alert.started_on.isoformat(),
               "last_seen_on": alert.last_seen_on.isoformat(), "observed": alert.observed,
               "expected": alert.expected, "score": alert.score, "posts": posts,
               "resolution": d.get("resolution", "day"), "hour": d.get("hour"),
