@@ -39,6 +39,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.alerts import AlertText, describe_alert
+from monitor.alerts.series import as_utc
 from monitor.config import Settings
 from monitor.db import insert_for
 from monitor.models import Alert, Delivery, Subscriber
@@ -127,21 +128,28 @@ def _channels(sub: Subscriber) -> list[tuple[str, str, str]]:
     return out
 
 
-def undelivered_alerts(session: Session, country: str) -> list[int]:
-    """Ids of the country's open or acknowledged alerts with a recipient channel never yet attempted in
-    the current notice, or with an attempt still claimed (`sending`).
+def undelivered_alerts(session: Session, country: str, settings: Settings, now: dt.datetime) -> list[int]:
+    """Ids of the country's open or acknowledged alerts whose current notice has a delivery no round has
+    in hand (see `_Pair.forgotten`): a recipient channel never attempted, a claim older than
+    `notify_claim_timeout_s`, or a failed channel (or the admin note it calls for) whose retry is that late.
 
-    These are the alerts whose delivery message was lost (sent after a commit that a failed send or a
-    lost worker cut off), and those whose round may have lost its worker mid-send; no alert text. A
-    channel with a failed attempt is left to the delivery task's own retries. The delivery task still
-    decides what is sent: nothing while a claim is younger than `notify_claim_timeout_s`.
+    These are the alerts whose delivery message was lost (sent after a commit that a failed send or a lost
+    worker cut off), whose round lost its worker mid-send, or whose retry was lost (a broker restart drops
+    the countdowns it held); no alert text. Fresh claims and failures are left to the rounds and retries
+    under way, so beat's resend queues no round that would find nothing to do.
     """
+    stale = now - dt.timedelta(seconds=settings.notify_claim_timeout_s)
+    limit = settings.notify_attempts
     out = []
     for alert in session.scalars(select(Alert).where(Alert.country == country,
                                                      Alert.status.in_(("open", "acknowledged")))):
         pairs = _tally(session, alert.id, alert.notice)
-        if any(pair.sending for pair in pairs.values()) or any(
-                (sub.id, channel) not in pairs for sub in recipients(session, alert) for channel, _, _ in _channels(sub)):
+        channels = [pairs.get((sub.id, channel), _Pair())
+                    for sub in recipients(session, alert) for channel, _, _ in _channels(sub)]
+        given_up = [pair.last_at for pair in channels if not pair.sent and pair.failed >= limit]
+        if given_up and settings.admin_email:  # the note is due from the last give-up on, as if it failed then
+            channels.append(pairs.get((None, "admin_email")) or _Pair(last_at=max(given_up)))
+        if any(pair.forgotten(limit, stale) for pair in channels):
             out.append(alert.id)
     return sorted(out)
 
@@ -169,20 +177,31 @@ class _Pair:
     sending: bool = False  # claimed by a round that has not recorded the outcome yet
     failed: int = 0
     last: int = 0  # the highest attempt number used
+    last_at: dt.datetime | None = None  # when the latest attempt was claimed
 
     def pending(self, limit: int) -> bool:
         return not self.sent and not self.sending and self.failed < limit
+
+    def forgotten(self, limit: int, stale: dt.datetime) -> bool:
+        """Still to deliver, and in no round's hands: never attempted, or claimed (a lost claim) or failed
+        (a lost retry) before `stale`. A claim ends with its one send, and at the default backoff every retry
+        is due long before the claim timeout; a round brought earlier than its retry only claims it early."""
+        if self.sent or (not self.sending and self.failed >= limit):
+            return False
+        return self.last_at is None or as_utc(self.last_at) < stale
 
 
 def _tally(session: Session, alert_id: int, notice: int) -> dict[tuple[int | None, str], _Pair]:
     """The attempts of each (subscriber, channel) of one notice of an alert."""
     pairs: dict[tuple[int | None, str], _Pair] = {}
-    for sub_id, channel, status, n, last in session.execute(
-            select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count(), func.max(Delivery.attempt))
+    for sub_id, channel, status, n, last, last_at in session.execute(
+            select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count(), func.max(Delivery.attempt),
+                   func.max(Delivery.created_at))
             .where(Delivery.alert_id == alert_id, Delivery.notice == notice)
             .group_by(Delivery.subscriber_id, Delivery.channel, Delivery.status)):
         pair = pairs.setdefault((sub_id, channel), _Pair())
         pair.last = max(pair.last, last)
+        pair.last_at = last_at if pair.last_at is None else max(pair.last_at, last_at)
         if status == "sent":
             pair.sent = True
         elif status == "sending":

@@ -242,7 +242,7 @@ def test_a_reopened_alert_is_delivered_again_to_everyone_as_its_next_notice(db_s
     resolve(db_session, alert.id, "david")
     reopen(alert)  # a check saw it rise again
     db_session.flush()
-    assert undelivered_alerts(db_session, "AM") == [alert.id]  # beat's resend would bring it too
+    assert undelivered_alerts(db_session, "AM", _settings(port), _now()) == [alert.id]  # so would beat's resend
     assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 3, "failed": 0, "pending": 0}
     assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 0, "failed": 0, "pending": 0}
     assert sorted(m[1][0] for m in inbox.messages[2:]) == ["all@example.org", "high@example.org"]
@@ -268,36 +268,39 @@ def test_a_reopened_alert_whose_channel_gave_up_tells_the_admin_again(db_session
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"], ["ops@example.org"]] * 2
 
 
-def test_undelivered_alerts_are_those_with_a_recipient_channel_never_tried(db_session, smtp, webhook):
+def test_undelivered_alerts_are_those_no_round_has_in_hand(db_session, smtp, webhook):
     port, inbox = smtp
+    settings = _settings(port)
+    late = dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
     url, _ = webhook
     alert = _alert(db_session, severity="warning")
     de = _alert(db_session, country="DE")
     _alert(db_session, metric="trigger:x", status="resolved")
-    assert undelivered_alerts(db_session, "AM") == []  # nobody to tell
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == []  # nobody to tell
     everyone = _subscriber(db_session, "all@example.org")
     high = _subscriber(db_session, "high@example.org", min_severity="high")
     _subscriber(db_session, "off@example.org", active=False)
     _subscriber(db_session, "de@example.org", countries=("DE",))
-    assert undelivered_alerts(db_session, "AM") == [alert.id]
-    assert undelivered_alerts(db_session, "DE") == [de.id]
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]
+    assert undelivered_alerts(db_session, "DE", settings, _now()) == [de.id]
 
     deliver_alert(db_session, alert.id, _settings(port))
-    assert undelivered_alerts(db_session, "AM") == []  # the next run sends nothing on
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == []  # the next run sends nothing on
     assert [m[1] for m in inbox.messages] == [["all@example.org"]]
     alert.status = "acknowledged"
     alert.severity = "high"  # escalated: the newly admitted subscriber was never tried
     db_session.flush()
-    assert undelivered_alerts(db_session, "AM") == [alert.id]
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]
     deliver_alert(db_session, alert.id, _settings(_free_port()))  # SMTP away: a failed attempt
     assert _deliveries(db_session, alert.id)[-1] == (high.id, "email", 1, "failed")
-    assert undelivered_alerts(db_session, "AM") == []  # retrying a failure is the delivery task's own job
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == []  # a failure: the delivery task retries it
+    assert undelivered_alerts(db_session, "AM", settings, _now() + late) == [alert.id]  # unless that retry was lost
     everyone.webhook_url = url
     db_session.flush()
-    assert undelivered_alerts(db_session, "AM") == [alert.id]  # a channel never tried
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]  # a channel never tried
     alert.status = "resolved"
     db_session.flush()
-    assert undelivered_alerts(db_session, "AM") == []
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == []
 
 
 def _now() -> dt.datetime:
@@ -353,6 +356,21 @@ def test_the_admin_note_is_claimed_once(db_session, smtp):
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"], ["ops@example.org"]]
 
 
+def test_an_admin_note_whose_round_was_lost_is_brought_back_by_beat(db_session, smtp):
+    port, inbox = smtp
+    alert = _alert(db_session)
+    _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
+    settings = _settings(port, admin_email="ops@example.org", notify_attempts=1)
+    late = _now() + dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
+    deliver_alert(db_session, alert.id, settings)  # the webhook gives up; the retry that would tell the admin is lost
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == []
+    assert undelivered_alerts(db_session, "AM", settings.model_copy(update={"admin_email": None}), late) == []
+    assert undelivered_alerts(db_session, "AM", settings, late) == [alert.id]
+    deliver_alert(db_session, alert.id, settings)
+    assert [m[1] for m in inbox.messages] == [["ngo@example.org"], ["ops@example.org"]]
+    assert undelivered_alerts(db_session, "AM", settings, late) == []
+
+
 def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(db_session, smtp):
     port, inbox = smtp
     settings = _settings(port)
@@ -364,7 +382,9 @@ def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(db_session, smtp):
     # Within the timeout the round may still be sending: a redelivered task leaves it alone ...
     assert deliver_alert(db_session, alert.id, settings, now=claimed_at + timeout - dt.timedelta(seconds=1)) == {
         "sent": 0, "failed": 0, "pending": 0}
-    assert undelivered_alerts(db_session, "AM") == [alert.id]  # ... and beat keeps coming back for it
+    assert undelivered_alerts(db_session, "AM", settings, claimed_at + timeout - dt.timedelta(seconds=1)) == []
+    assert undelivered_alerts(db_session, "AM", settings, claimed_at + timeout + dt.timedelta(seconds=1)) == [
+        alert.id]  # past it, beat's resend brings the round that takes the claim over
     assert inbox.messages == []
     # Past it, the claim is recorded as a failed attempt and the next attempt is claimed and sent.
     assert deliver_alert(db_session, alert.id, settings, now=claimed_at + timeout + dt.timedelta(seconds=1)) == {
@@ -373,7 +393,7 @@ def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(db_session, smtp):
     assert db_session.scalar(select(Delivery.error).where(Delivery.id == lost.delivery_id)).startswith(
         "claim expired")
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
-    assert undelivered_alerts(db_session, "AM") == []
+    assert undelivered_alerts(db_session, "AM", settings, claimed_at + timeout + dt.timedelta(seconds=1)) == []
     # Had the first round been slow rather than lost, its outcome is still recorded.
     record_attempts(db_session, [(lost, None)], settings)
     assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "sent"), (sub.id, "email", 2, "sent")]

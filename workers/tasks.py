@@ -159,22 +159,25 @@ def recompute_rollups(self, country: str, days: list[str]) -> int:
 @app.task(bind=True, **RETRY)
 def check_spikes(self, country: str, until: str | None = None, resend: bool = False) -> list[int]:
     """Open or update spike and no-data alerts for a country up to `until` (default today, UTC);
-    send the opened and escalated ones on to delivery after commit.
+    send the opened, reopened and escalated ones on to delivery after commit.
 
-    A retry, and beat's periodic check (`resend`), also send on the country's alerts that some recipient
-    was never tried for: an earlier run committed them, then its send failed or its worker was lost.
+    A retry, and beat's periodic check (`resend`), also send on the country's alerts whose delivery no
+    round has in hand (`notify.undelivered_alerts`): an earlier run committed them, then its send failed
+    or its worker was lost; a round lost its worker; a delivery retry was lost.
     The checks sent after each rollup do not: during a burst they would queue a delivery round every few
     seconds for alerts whose delivery is still queued or under way (claims keep those rounds from sending
     twice, but they are wasted work).
     """
     _bind(self, country=country)
-    params = alerts.spike_params(get_settings())
-    day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
+    s = get_settings()
+    params = alerts.spike_params(s)
+    now = dt.datetime.now(dt.timezone.utc)
+    day = dt.date.fromisoformat(until) if until else now.date()
     with sessions().begin() as session:
         changed = alerts.check_spikes(session, country, day, params)
         changed += alerts.check_gaps(session, country, params=params)
         if resend or self.request.retries:
-            changed += [i for i in notify.undelivered_alerts(session, country) if i not in changed]
+            changed += [i for i in notify.undelivered_alerts(session, country, s, now) if i not in changed]
     for alert_id in changed:
         deliver_alert.delay(alert_id)
     return changed
