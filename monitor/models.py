@@ -154,8 +154,10 @@ class Alert(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     # Which announcement of the event this is: 1 when opened, one more each time it reopens after being
-    # resolved. Each notice is delivered to every recipient afresh (its own Delivery rows).
+    # resolved or escalates (`notice_reason`). Each notice is delivered to every recipient afresh (its own
+    # Delivery rows).
     notice: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    notice_reason: Mapped[str] = mapped_column(String(20), default="opened", server_default="opened")
 
     __table_args__ = (
         UniqueConstraint("country", "kind", "metric", "started_on", name="uq_alerts_event"),

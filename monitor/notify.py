@@ -1,9 +1,9 @@
 """E-mail and webhooks: the one module that talks outward.
 
 Each alert goes to the active subscribers of its country whose minimum severity it reaches, by e-mail and
-(if they set one) webhook; when an alert escalates, the subscribers its new severity admits get it once.
-An alert that reopens after being resolved starts its next notice (`Alert.notice`), delivered to every
-recipient afresh: everything below counts per notice. A subscriber who starts following a country (or adds
+(if they set one) webhook. An alert that escalates, or reopens after being resolved, starts its next notice
+(`Alert.notice`), delivered afresh to every subscriber its severity reaches, those told before included:
+everything below counts per notice. A subscriber who starts following a country (or adds
 a webhook, or lowers their minimum severity) gets the country's open and acknowledged alerts at beat's next
 spike check (`undelivered_alerts`), so nobody joins in the middle of an incident without hearing of it.
 Every attempt leaves a `Delivery` row, and the rows are the whole state: a (subscriber, channel) with a

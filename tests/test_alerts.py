@@ -69,6 +69,7 @@ def test_escalation_is_reported_once(db_session):
     [alert] = _alerts(db_session, "DE")
     assert alert.observed == 60 and alert.status == "open" and alert.severity == "critical"
     assert alert.last_seen_on == _day(29)
+    assert (alert.notice, alert.notice_reason) == (2, "escalated")  # its next notice, to everyone it reaches
 
 
 def test_a_trigger_rising_inside_a_flat_total_gets_its_own_alert(db_session):

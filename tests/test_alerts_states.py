@@ -94,6 +94,7 @@ def test_failing_sources_raise_one_no_data_alert_that_grows_and_resolves(db_sess
     assert (gap.kind, gap.metric, gap.status, gap.severity) == ("no_data", "posts", "open", "high")
     assert gap.started_on == (NOW - _hours(5)).date() and gap.details["reason"] == "failing"
     assert check_gaps(db_session, "AM", NOW + _hours(80)) == [gap_id]  # escalated to critical: tell again
+    assert (db_session.get(Alert, gap_id).notice, db_session.get(Alert, gap_id).notice_reason) == (2, "escalated")
     text = describe_alert(db_session, gap)
     assert "not a drop to zero" in text.body and "HTTP 503" in text.body and "polls fail" in text.body
     # The spike check sees no data, not zeros: no spike and no "drop".
@@ -185,10 +186,11 @@ def test_an_alert_resolved_by_hand_that_rises_again_reopens_as_its_next_notice(d
     resolve(db_session, alert_id, "david")
     assert check_spikes(db_session, "AM", _day(28), PARAMS) == []  # the alarm the analyst saw: stays resolved
     assert alert.status == "resolved"
-    db_session.add(Rollup(country="AM", day=_day(29), category="*", trigger="*", posts=200, antisemitic=34))
+    db_session.add(Rollup(country="AM", day=_day(29), category="*", trigger="*", posts=200, antisemitic=80))
     db_session.flush()
     assert check_spikes(db_session, "AM", _day(29), PARAMS) == [alert_id]  # news: announced again
-    assert (alert.status, alert.resolved_by, alert.notice, alert.last_seen_on) == ("open", None, 2, _day(29))
+    assert (alert.status, alert.resolved_by, alert.last_seen_on) == ("open", None, _day(29))
+    assert (alert.notice, alert.notice_reason, alert.severity) == (2, "reopened", "critical")  # one notice for both
     assert check_spikes(db_session, "AM", _day(29), PARAMS) == []  # the next beat: nothing new
     text = describe_alert(db_session, alert)
     assert text.subject.endswith("(reopened)") and "Reopened: it had been resolved" in text.body

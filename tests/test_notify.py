@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from monitor.alerts import resolve
-from monitor.alerts.states import reopen
+from monitor.alerts.states import announce, reopen
 from monitor.config import Settings
 from monitor.models import Alert, Delivery, Subscriber
 from monitor.notify import (
@@ -215,20 +215,29 @@ def test_subscribers_choose_countries_and_min_severity(db_session, smtp):
     assert [m[1] for m in inbox.messages] == [["am-warning@example.org"]]
 
 
-def test_escalation_reaches_the_newly_admitted_subscribers_once(db_session, smtp):
+def _escalate(session, alert: Alert, severity: str) -> None:
+    """What a check does when the alert's severity rises."""
+    alert.severity = severity
+    announce(alert, "escalated")
+    session.flush()
+
+
+def test_an_escalation_reaches_everyone_its_severity_admits_once(db_session, smtp):
     port, inbox = smtp
     alert = _alert(db_session, severity="warning")
     _subscriber(db_session, "all@example.org", min_severity="warning")
     _subscriber(db_session, "high@example.org", min_severity="high")
     _subscriber(db_session, "critical@example.org", min_severity="critical")
     deliver_alert(db_session, alert.id, _settings(port))
-    alert.severity = "high"
+    _escalate(db_session, alert, "high")
     deliver_alert(db_session, alert.id, _settings(port))
     deliver_alert(db_session, alert.id, _settings(port))  # a redelivered task: nothing again
-    alert.severity = "critical"
+    _escalate(db_session, alert, "critical")
     deliver_alert(db_session, alert.id, _settings(port))
-    assert [m[1] for m in inbox.messages] == [["all@example.org"], ["high@example.org"], ["critical@example.org"]]
-    assert "Subject: [Vigil high]" in inbox.messages[1][2]
+    assert [m[1] for m in inbox.messages] == [["all@example.org"], ["all@example.org"], ["high@example.org"],
+                                              ["all@example.org"], ["high@example.org"], ["critical@example.org"]]
+    assert "Subject: [Vigil high]" in inbox.messages[1][2] and "(escalated)" in inbox.messages[1][2]
+    assert "Escalated: now critical." in inbox.messages[5][2]
 
 
 def test_a_reopened_alert_is_delivered_again_to_everyone_as_its_next_notice(db_session, smtp, webhook):
@@ -288,8 +297,7 @@ def test_undelivered_alerts_are_those_no_round_has_in_hand(db_session, smtp, web
     assert undelivered_alerts(db_session, "AM", settings, _now()) == []  # the next run sends nothing on
     assert [m[1] for m in inbox.messages] == [["all@example.org"]]
     alert.status = "acknowledged"
-    alert.severity = "high"  # escalated: the newly admitted subscriber was never tried
-    db_session.flush()
+    _escalate(db_session, alert, "high")  # its next notice: tried for nobody yet
     assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]
     deliver_alert(db_session, alert.id, _settings(_free_port()))  # SMTP away: a failed attempt
     assert _deliveries(db_session, alert.id)[-1] == (high.id, "email", 1, "failed")
@@ -399,20 +407,19 @@ def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(db_session, smtp):
     assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "sent"), (sub.id, "email", 2, "sent")]
 
 
-def test_an_escalation_during_a_round_reaches_the_newly_admitted_subscriber_once(db_session, smtp):
+def test_an_escalation_during_a_round_is_a_notice_of_its_own_to_everyone(db_session, smtp):
     port, inbox = smtp
     settings = _settings(port)
     alert = _alert(db_session, severity="warning")
     _subscriber(db_session, "all@example.org", min_severity="warning")
     _subscriber(db_session, "high@example.org", min_severity="high")
     round_a = _claim_all(db_session, alert.id, settings, _now())  # the round for the opened alert
-    alert.severity = "high"  # a check escalates it while round A is still sending
-    db_session.flush()
-    assert deliver_alert(db_session, alert.id, settings) == {"sent": 1, "failed": 0, "pending": 0}
+    _escalate(db_session, alert, "high")  # a check escalates it while round A is still sending
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 2, "failed": 0, "pending": 0}
     _finish(db_session, round_a, settings)
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
-    assert [m[1] for m in inbox.messages] == [["high@example.org"], ["all@example.org"]]
-    assert "Subject: [Vigil high]" in inbox.messages[0][2] and "Subject: [Vigil warning]" in inbox.messages[1][2]
+    assert [m[1] for m in inbox.messages] == [["all@example.org"], ["high@example.org"], ["all@example.org"]]
+    assert "Subject: [Vigil high]" in inbox.messages[0][2] and "Subject: [Vigil warning]" in inbox.messages[2][2]
 
 
 def test_a_failed_attempt_is_claimed_again_by_a_later_round(db_session, smtp):

@@ -1,12 +1,12 @@
-"""Alert notices: a resolved alert that reopens is announced again
+"""Alert notices: an alert that reopens or escalates is announced again to everyone
 
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-28 13:20:00.000000
 
 `alerts.notice` counts the announcements of an event (1 when opened, one more each time it reopens after
-being resolved), and each delivery attempt belongs to one notice, so the claim keys gain the notice. Rows
-already stored belong to notice 1. On PostgreSQL the old and new keys are swapped in one transaction, so
+being resolved or escalates; `notice_reason` says which), and each delivery attempt belongs to one notice,
+so the claim keys gain the notice. Rows already stored belong to notice 1. On PostgreSQL the old and new keys are swapped in one transaction, so
 no moment is without one. The downgrade keeps the first notice's rows only: the old key cannot hold two.
 """
 from __future__ import annotations
@@ -37,6 +37,7 @@ def _drop_keys() -> None:
 
 def upgrade() -> None:
     op.add_column('alerts', sa.Column('notice', sa.Integer(), server_default='1', nullable=False))
+    op.add_column('alerts', sa.Column('notice_reason', sa.String(length=20), server_default='opened', nullable=False))
     op.add_column('deliveries', sa.Column('notice', sa.Integer(), server_default='1', nullable=False))
     _drop_keys()
     _keys('alert_id', 'notice')
@@ -49,4 +50,5 @@ def downgrade() -> None:
     # Plain DROP COLUMN (SQLite 3.35 has it): a batch copy of `alerts` would drop the table, and with it
     # every delivery row by the cascade.
     op.drop_column('deliveries', 'notice')
+    op.drop_column('alerts', 'notice_reason')
     op.drop_column('alerts', 'notice')

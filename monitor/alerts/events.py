@@ -20,7 +20,7 @@ from monitor.alerts.series import (
     day_start,
     hourly_series,
 )
-from monitor.alerts.states import reopen, set_resolved
+from monitor.alerts.states import announce, reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, utcnow
 from monitor.spikes import SEVERITIES, Detection, default_detector, phases_for, worse
@@ -128,9 +128,9 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
         alert = session.scalar(select(Alert).where(  # opened meanwhile by a concurrent check
             Alert.country == country, Alert.kind == "spike", Alert.metric == metric, Alert.started_on == day))
     before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
-    if alert.status == "resolved" and (day > alert.last_seen_on or (
-            hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
-        # Resolved while it still grows: the same event, open again, and announced again to everyone.
+    reopened = alert.status == "resolved" and (day > alert.last_seen_on or (
+        hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at)))
+    if reopened:  # resolved while it still grows: the same event, open again, and announced again to everyone
         reopen(alert)
         notify[alert.id] = None
         if not dry_run:
@@ -146,7 +146,9 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
     if (alert.status, alert.severity, alert.last_seen_on, alert.score) != before:
         alert.updated_at = now
     if SEVERITIES.index(alert.severity) > SEVERITIES.index(before[1]):
-        notify[alert.id] = None  # subscribers whose minimum it now reaches hear of it once
+        if not reopened:  # news to everyone it reaches: those told before, and those its severity now admits
+            announce(alert, "escalated")
+        notify[alert.id] = None
         if not dry_run:
             log.info("alert_escalated", country=country, alert_id=alert.id, metric=metric,
                      severity=alert.severity)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
 from monitor.alerts.series import as_utc
-from monitor.alerts.states import reopen, set_resolved
+from monitor.alerts.states import announce, reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, Rollup, Source, utcnow
 from monitor.rollups import ALL
@@ -94,7 +94,8 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
         return
     alert = session.scalar(select(Alert).where(
         Alert.country == country, Alert.kind == "no_data", Alert.metric == metric, Alert.started_on == started))
-    if alert.status == "resolved" and alert.resolved_by == SYSTEM:  # the same gap again, announced again
+    reopened = alert.status == "resolved" and alert.resolved_by == SYSTEM
+    if reopened:  # the same gap again, announced again
         reopen(alert)
         notify[alert.id] = None
         if not dry_run:
@@ -105,6 +106,8 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
     alert.severity = worse(alert.severity, severity)
     alert.score, alert.details, alert.updated_at = max(alert.score, round(hours, 1)), details, now
     if SEVERITIES.index(alert.severity) > SEVERITIES.index(before):
+        if not reopened:
+            announce(alert, "escalated")
         notify[alert.id] = None
 
 

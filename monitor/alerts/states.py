@@ -13,11 +13,18 @@ def set_resolved(alert: Alert, by: str) -> None:
     alert.status, alert.resolved_at, alert.resolved_by, alert.updated_at = "resolved", now, by, now
 
 
-def reopen(alert: Alert) -> None:
-    """resolved -> open: the event goes on after all. Its next notice starts, to be delivered to everyone."""
-    alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
+def announce(alert: Alert, why: str) -> None:
+    """Start the alert's next notice, `why` it is news ("reopened" or "escalated"): delivered to every
+    recipient afresh."""
     alert.notice = (alert.notice or 1) + 1
+    alert.notice_reason = why
     alert.updated_at = utcnow()
+
+
+def reopen(alert: Alert) -> None:
+    """resolved -> open: the event goes on after all, and is announced again."""
+    alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
+    announce(alert, "reopened")
 
 
 class AlertStateError(ValueError):

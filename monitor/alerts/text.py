@@ -53,12 +53,13 @@ def _what(metric: str) -> str:
         kind, "antisemitic posts")
 
 
-def _reopened(alert: Alert) -> tuple[str, str]:
-    """(subject suffix, body sentence) saying the alert reopened after being resolved; empty if it never did."""
-    times = (alert.notice or 1) - 1
-    if not times:
+def _news(alert: Alert) -> tuple[str, str]:
+    """(subject suffix, body sentence) saying why an alert is announced again: it reopened or escalated."""
+    if (alert.notice or 1) == 1:
         return "", ""
-    return " (reopened)", f" Reopened{'' if times == 1 else f' {times} times'}: it had been resolved, and it goes on."
+    if alert.notice_reason == "reopened":
+        return " (reopened)", " Reopened: it had been resolved, and it goes on."
+    return " (escalated)", f" Escalated: now {alert.severity}."
 
 
 def _describe_gap(alert: Alert) -> AlertText:
@@ -68,14 +69,15 @@ def _describe_gap(alert: Alert) -> AlertText:
     who = alert.country if alert.metric == GAP_METRIC else f"{alert.country} source {names}"
     why = ("its polls fail" if d.get("reason") == "failing" else "it is not being polled")
     errors = sorted({s["last_error"] for s in d.get("sources", []) if s.get("last_error")})
-    suffix, reopened = _reopened(alert)
+    suffix, news = _news(alert)
     subject = f"[Vigil {alert.severity}] {who}: no data since {since}{suffix}"
     body = (f"{who}: nothing collected successfully since {since} ({alert.score:g} h); {why}"
             + (f" (last error: {errors[0]})" if errors else "") + ". This is missing data, not a drop "
             f"to zero: check the sources of {alert.country} ({names}).\n"
-            f"Alert #{alert.id}, severity {alert.severity}.{reopened}")
+            f"Alert #{alert.id}, severity {alert.severity}.{news}")
     return AlertText(subject, body, {"alert_id": alert.id, "country": alert.country, "kind": alert.kind,
                                      "metric": alert.metric, "severity": alert.severity, "notice": alert.notice,
+                                     "notice_reason": alert.notice_reason,
                                      "last_success_at": since, "sources": d.get("sources", [])})
 
 
@@ -91,12 +93,12 @@ def describe_alert(session: Session, alert: Alert) -> AlertText:
     when = (f"in the hour from {d['hour'][11:16]} UTC on {d.get('day')}" if d.get("resolution") == "hour"
             else f"on {d.get('day', alert.last_seen_on)}")
     what = _what(alert.metric)
-    suffix, reopened = _reopened(alert)
+    suffix, news = _news(alert)
     lines = [
         f"{alert.country}: {alert.observed:g} {what} {when} against {alert.expected:.1f} expected from "
         f"the share of the previous weeks ({rise}{share}).",
         f"Since {alert.started_on}, last seen {alert.last_seen_on}; severity {alert.severity} "
-        f"(score {alert.score:.1f}); status {alert.status}.{reopened}",
+        f"(score {alert.score:.1f}); status {alert.status}.{news}",
     ]
     for label, key in (("Top triggers", "triggers"), ("Top categories", "categories")):
         items = d.get(key) or []
@@ -116,6 +118,7 @@ def describe_alert(session: Session, alert: Alert) -> AlertText:
     subject = f"[Vigil {alert.severity}] {alert.country}: {what} {rise} since {alert.started_on}{suffix}"
     fields = {"alert_id": alert.id, "country": alert.country, "kind": alert.kind, "metric": alert.metric,
               "severity": alert.severity, "status": alert.status, "notice": alert.notice,
+              "notice_reason": alert.notice_reason,
               "started_on": alert.started_on.isoformat(),
               "last_seen_on": alert.last_seen_on.isoformat(), "observed": alert.observed,
               "expected": alert.expected, "score": alert.score, "posts": posts,
