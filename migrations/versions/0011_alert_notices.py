@@ -6,8 +6,9 @@ Create Date: 2026-11-28 13:20:00.000000
 
 `alerts.notice` counts the announcements of an event (1 when opened, one more each time it reopens after
 being resolved or escalates; `notice_reason` says which), and each delivery attempt belongs to one notice,
-so the claim keys gain the notice. Rows already stored belong to notice 1. On PostgreSQL the old and new keys are swapped in one transaction, so
-no moment is without one. The downgrade keeps the first notice's rows only: the old key cannot hold two.
+so the claim keys gain the notice. Rows already stored belong to notice 1. On PostgreSQL the old and new
+keys are swapped in one transaction, so no moment is without one. The downgrade keeps the first notice's
+rows only: the old key cannot hold two.
 """
 from __future__ import annotations
 
