@@ -150,6 +150,7 @@ def test_acknowledge_and_resolve_record_who_and_are_audited(client, seeded, db_s
                       ("alert.resolve", f"alert:{alert_id}", "analyst")]
     detail = client.get(f"/api/v1/alerts/{alert_id}", headers=analyst).json()
     assert detail["subject"].startswith("[Vigil high] AM") and "text" in detail
+    assert (detail["notice"], detail["notice_reason"]) == (1, "opened")
 
 
 def test_labels_are_stored_with_who_and_when_and_listed(client, seeded, db_session):

@@ -35,6 +35,8 @@ class AlertOut(BaseModel):
     acknowledged_by: str | None
     resolved_at: dt.datetime | None
     resolved_by: str | None
+    notice: int  # 1 when opened, one more each time it was announced again
+    notice_reason: str  # why the latest notice was sent: opened | reopened | escalated
 
 
 class AlertDetail(AlertOut):
