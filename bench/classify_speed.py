@@ -1,11 +1,13 @@
-"""Benchmark: posts/s and peak RSS of Model.predict on 100,000 synthetic ~200-character posts, on one core.
+"""Benchmark: posts/s and peak RSS of Model.predict on 100,000 synthetic (or real) ~200-character posts, one core.
 
-Run: .venv/bin/python bench/classify_speed.py [--model DIR] [--posts N] [--corpus own|small] [--stages]
+Run: .venv/bin/python bench/classify_speed.py [--model DIR] [--posts N] [--corpus own|small|shared] [--data DIR]
+[--stages]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import random
 import resource
@@ -67,7 +69,24 @@ def own_text_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     return texts, langs
 
 
-CORPORA = {"own": own_text_posts, "small": small_vocabulary_posts}
+def shared_text_posts(n: int, data: str) -> tuple[list[str], list[str | None]]:
+    """Real posts read at run time from the shared data sets (ISCA tweets, ToxiGen, HateXplain test/val), at most
+    `n`, each once: cycling them would warm the word caches and flatter the figure. No language is given."""
+    from classifiers.data import HATEXPLAIN_FILE, data_file, isca_rows, toxigen_rows
+
+    folders = ("isca_antisemitism_twitter", "toxigen_annotated", "hatexplain_test_val")
+    missing = [f for f in folders if not os.path.isdir(os.path.join(data, f))]
+    if missing:
+        raise SystemExit(f"--corpus shared needs the shared data sets under --data {data!r}; missing: "
+                         f"{', '.join(missing)}")
+    texts = [r["text"] for r in isca_rows(os.path.join(data, folders[0]))]
+    texts += [r["text"] for r in toxigen_rows(os.path.join(data, folders[1]))]
+    with data_file(os.path.join(data, folders[2]), HATEXPLAIN_FILE).open(encoding="utf-8", newline="") as fh:
+        texts += [r["text"] for r in csv.DictReader(fh)]
+    return texts[:n], [None] * min(n, len(texts))
+
+
+CORPORA = {"own": own_text_posts, "small": small_vocabulary_posts, "shared": shared_text_posts}
 
 
 def main() -> None:
@@ -77,7 +96,11 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true", help="also time each stage alone on 20,000 posts")
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="own",
                         help="own: sentences of the project's background corpus and seeds, with unseen handles "
-                             "and tags (default); small: ~40 words per language, as measured before")
+                             "and tags (default); small: ~40 words per language, as measured before; shared: "
+                             "the real posts of the shared data sets (see --data), each once")
+    parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"),
+                        help="folder of the shared data sets, for --corpus shared (default: ../shared/data "
+                             "beside the repository)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -85,8 +108,12 @@ def main() -> None:
     from classifiers.artifacts import load_model
 
     model = load_model(args.model)
-    texts, langs = CORPORA[args.corpus](args.posts)
-    model.predict(texts[:1000], langs[:1000])  # warm-up
+    if args.corpus == "shared":
+        texts, langs = shared_text_posts(args.posts, args.data)
+        model.predict(["warm up"] * 100)  # warm-up that leaves the caches cold for the real words
+    else:
+        texts, langs = CORPORA[args.corpus](args.posts)
+        model.predict(texts[:1000], langs[:1000])  # warm-up
     start = time.perf_counter()
     preds = model.predict(texts, langs)
     elapsed = time.perf_counter() - start

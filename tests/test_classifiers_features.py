@@ -248,3 +248,28 @@ def test_sublinear_tfidf_takes_logarithms_of_counts_above_one_only():
     got = tfidf.transform(X)
     assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
     assert np.array_equal(got.data, expected.data)
+
+
+def _generated_strings(seed: int, n: int) -> list[str]:
+    """Strings of ASCII, NFKC-tricky, wide and combining characters, NUL and spaces, of 0 to ~1,000 UTF-8 bytes."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = list("abjewsXYZ0135_-.*#@ \x00") + ["é", "e\u0301", "\u00a8", "ﬁ", "ｊ", "\u200b", "ж", "հ", "ß", "ǅ",
+                                                  "€", "😀", "𝔍", "\u0308"]
+    lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 40, 63, 64, 65, 255, 256, 257, 300]
+    return ["".join(rng.choices(alphabet, k=rng.choice(lengths))) for _ in range(n)]
+
+
+def test_word_ngrams_of_generated_texts_are_sklearns():
+    """Texts of long, non-ASCII and NFKC-tricky tokens, in small batches: later batches mix cached and new tokens
+    and bigrams. sklearn's HashingVectorizer is the reference."""
+    import random
+
+    rng = random.Random(7)
+    words = _generated_strings(8, 600)
+    texts = [" ".join(rng.choices(words, k=rng.randrange(0, 12))) for _ in range(400)]
+    hasher, plain = WordNgramHasher(2**12), WordNgramHasher(2**12).reference()
+    for start in range(0, len(texts), 37):
+        batch = texts[start:start + 37]
+        assert _same(hasher.transform(batch), plain.transform(batch))
