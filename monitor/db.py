@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -47,6 +48,15 @@ def get_engine(url: str) -> Engine:
 def session_factory(url: str) -> sessionmaker[Session]:
     """A sessionmaker bound to the engine for `url`."""
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+def db_now(session: Session) -> dt.datetime:
+    """The database server's clock (UTC): one clock for the times that workers on different machines write and
+    compare, such as delivery claims and their timeout. (On PostgreSQL, the transaction's start.)"""
+    now = session.scalar(select(func.now(type_=DateTime(timezone=True))))
+    if isinstance(now, str):  # SQLite hands CURRENT_TIMESTAMP back as text
+        now = dt.datetime.fromisoformat(now)
+    return now.replace(tzinfo=dt.timezone.utc) if now.tzinfo is None else now.astimezone(dt.timezone.utc)
 
 
 def insert_for(session: Session, table):

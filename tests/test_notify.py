@@ -517,3 +517,21 @@ def test_sign_matches_a_known_vector():
     assert sign(b"k", ts, body).startswith("sha256=") and len(sign(b"k", ts, body)) == 71
     assert verify(b"k", str(ts), body, sign(b"k", ts, body), now=ts + 10)
     assert not verify(b"k", "not-a-number", body, sign(b"k", ts, body), now=time.time())
+
+
+def test_db_now_is_the_database_clock_in_utc(db_session, tmp_path):
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from monitor.db import db_now, make_engine
+
+    now = db_now(db_session)
+    assert now.tzinfo == dt.timezone.utc
+    server = db_session.scalar(text("SELECT extract(epoch FROM now())"))  # PostgreSQL's own, as a number
+    assert abs(now.timestamp() - float(server)) < 1e-3
+    engine = make_engine(f"sqlite:///{tmp_path / 'clock.db'}")
+    with Session(engine) as session:
+        local = db_now(session)
+        expected = session.scalar(text("SELECT strftime('%s', 'now')"))
+    engine.dispose()
+    assert local.tzinfo == dt.timezone.utc and abs(local.timestamp() - int(expected)) <= 1

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from classifiers.artifacts import load_model
 from monitor import alerts, classification, notify, polling, reporting, rollups
 from monitor.config import get_settings
-from monitor.db import session_factory
+from monitor.db import db_now, session_factory
 from monitor.ingest import IngestOptions
 from monitor.models import Source
 from workers.app import app
@@ -171,9 +171,9 @@ def check_spikes(self, country: str, until: str | None = None, resend: bool = Fa
     _bind(self, country=country)
     s = get_settings()
     params = alerts.spike_params(s)
-    now = dt.datetime.now(dt.timezone.utc)
-    day = dt.date.fromisoformat(until) if until else now.date()
+    day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
     with sessions().begin() as session:
+        now = db_now(session)  # the clock the delivery claims were stamped with
         changed = alerts.check_spikes(session, country, day, params)
         changed += alerts.check_gaps(session, country, params=params)
         if resend or self.request.retries:
@@ -196,11 +196,11 @@ def deliver_alert(self, alert_id: int) -> dict:
     _bind(self, alert_id=alert_id)
     s = get_settings()
     with sessions().begin() as session:
-        planned = notify.plan_deliveries(session, alert_id, s, dt.datetime.now(dt.timezone.utc))
+        planned = notify.plan_deliveries(session, alert_id, s, db_now(session))  # claims use the DB's clock
     summary = {"sent": 0, "failed": 0}
     for out in planned:
         with sessions().begin() as session:  # committed before the send, so other rounds see it
-            mine = notify.claim(session, out, dt.datetime.now(dt.timezone.utc))
+            mine = notify.claim(session, out, db_now(session))
         if mine is None:
             continue  # another round claimed it first, and sends it
         error = notify.send(s, mine)
