@@ -14,7 +14,8 @@ A delivery round lists what is pending, then claims each attempt just before its
 attempt as a `sending` row under a unique (alert, notice, subscriber, channel, attempt) key, commits, and
 sends only if it inserted the row. So rounds that overlap (a check escalating an alert while the first round
 is under way, a redelivered task, beat resending an alert whose delivery is still queued) never send one
-message twice, and no claim is held for longer than its one send. Each outcome is then recorded on its
+message twice, and no claim is held for longer than its one send; a round that planned a notice since
+superseded claims nothing more of it, so an older text never follows a newer one unless already in flight. Each outcome is then recorded on its
 row. A claim still `sending` after `notify_claim_timeout_s` lost its worker: the next round records it as
 failed and claims the next attempt (beat's resend brings that round). A round makes one attempt per pending
 channel; the task retries the round later (Celery countdown with exponential backoff), so no one waits
@@ -268,8 +269,12 @@ def plan_deliveries(session: Session, alert_id: int, settings: Settings, now: dt
 
 def claim(session: Session, out: Outgoing, now: dt.datetime) -> Outgoing | None:
     """Insert the attempt as a `sending` row and return it with its row id; None when another round took its
-    key first (and so sends it). Commit the claim before sending, so that every other round sees it; claim
-    each attempt just before its send, so no claim waits behind other sends and outlives its timeout."""
+    key first (and so sends it), or when the alert has moved on to a later notice since the round planned it
+    (that notice's round tells everyone, and an older text must not follow it). Commit the claim before
+    sending, so that every other round sees it; claim each attempt just before its send, so no claim waits
+    behind other sends and outlives its timeout."""
+    if session.scalar(select(Alert.notice).where(Alert.id == out.alert_id)) != out.notice:
+        return None
     delivery_id = session.execute(
         insert_for(session, Delivery.__table__)
         .values(alert_id=out.alert_id, notice=out.notice, subscriber_id=out.subscriber_id, channel=out.channel,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from monitor.alerts import (
     AlertStateError,
@@ -208,3 +208,46 @@ def test_a_gap_resolved_by_recovery_that_recurs_reopens_as_its_next_notice(db_se
     assert (gap.status, gap.notice) == ("open", 2) and gap.started_on == (NOW - _hours(29)).date()
     assert "(reopened)" in describe_alert(db_session, gap).subject
     assert check_gaps(db_session, "AM", NOW + _hours(0.5)) == []
+
+
+def test_a_resolved_alert_that_escalates_on_its_last_day_stays_resolved_and_unannounced(db_session):
+    _rollups(db_session, "AM", [5, 6, 5, 7, 6, 5, 6] * 4 + [30])
+    [alert_id] = check_spikes(db_session, "AM", _day(28), PARAMS)
+    alert = resolve(db_session, alert_id, "david")
+    db_session.execute(update(Rollup).where(Rollup.country == "AM", Rollup.day == _day(28)).values(antisemitic=80))
+    assert check_spikes(db_session, "AM", _day(28), PARAMS) == []  # the same day, grown: the analyst's call stands
+    assert (alert.status, alert.severity, alert.notice) == ("resolved", "critical", 1)
+
+
+def test_a_check_that_reopens_an_alert_and_escalates_it_announces_one_notice(db_session):
+    _rollups(db_session, "AM", [5, 6, 5, 7, 6, 5, 6] * 4 + [30])
+    [alert_id] = check_spikes(db_session, "AM", _day(28), PARAMS)
+    alert = resolve(db_session, alert_id, "david")
+    db_session.add_all([Rollup(country="AM", day=_day(29), category="*", trigger="*", posts=200, antisemitic=31),
+                        Rollup(country="AM", day=_day(30), category="*", trigger="*", posts=200, antisemitic=90)])
+    db_session.flush()
+    assert check_spikes(db_session, "AM", _day(30), PARAMS) == [alert_id]  # day 29 reopens it, day 30 escalates
+    assert (alert.status, alert.severity, alert.notice, alert.notice_reason) == ("open", "critical", 2, "reopened")
+    assert "(reopened)" in describe_alert(db_session, alert).subject
+
+
+def test_checks_of_one_country_take_turns(pg_engine):
+    """Two checks of a country never work from the same read (see lock_country); other countries go on."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from monitor.alerts.states import lock_country
+
+    with Session(pg_engine) as first, Session(pg_engine) as second:
+        lock_country(first, "AM")
+        lock_country(first, "AM")  # again in the same transaction: free
+        second.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            lock_country(second, "AM")
+        second.rollback()
+        second.execute(text("SET lock_timeout = '200ms'"))
+        lock_country(second, "DE")
+        first.commit()  # the first check ends: the next takes its turn
+        lock_country(second, "AM")
+        second.rollback()

@@ -535,3 +535,15 @@ def test_db_now_is_the_database_clock_in_utc(db_session, tmp_path):
         expected = session.scalar(text("SELECT strftime('%s', 'now')"))
     engine.dispose()
     assert local.tzinfo == dt.timezone.utc and abs(local.timestamp() - int(expected)) <= 1
+
+
+def test_a_round_planned_before_a_new_notice_sends_none_of_the_old_one(db_session, smtp):
+    port, inbox = smtp
+    settings = _settings(port)
+    alert = _alert(db_session, severity="warning")
+    _subscriber(db_session, "all@example.org")
+    planned = plan_deliveries(db_session, alert.id, settings, _now())  # round A plans, then waits its turn
+    _escalate(db_session, alert, "critical")
+    assert deliver_alert(db_session, alert.id, settings) == {"sent": 1, "failed": 0, "pending": 0}
+    assert [claim(db_session, out, _now()) for out in planned] == [None]  # its warning would follow the critical
+    assert [m[1] for m in inbox.messages] == [["all@example.org"]] and "[Vigil critical]" in inbox.messages[0][2]

@@ -20,7 +20,7 @@ from monitor.alerts.series import (
     day_start,
     hourly_series,
 )
-from monitor.alerts.states import announce, reopen, set_resolved
+from monitor.alerts.states import announce, lock_country, reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, utcnow
 from monitor.spikes import SEVERITIES, Detection, default_detector, phases_for, worse
@@ -33,6 +33,7 @@ def check_spikes(session: Session, country: str, until: dt.date, params: AlertPa
     """Record the alarms of the last `lookback_days` up to `until` (and of the hourly count in the 24
     hours up to `now`, default the end of `until` or the present); return the ids of alerts opened
     reopened or escalated, which are the ones to (re)deliver."""
+    lock_country(session, country)
     now = now or min(utcnow(), day_start(until + DAY))
     first = until - dt.timedelta(days=params.history_days - 1)
     days = [first + dt.timedelta(days=i) for i in range(params.history_days)]
@@ -145,8 +146,8 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
     alert.severity = worse(alert.severity, det.severity)
     if (alert.status, alert.severity, alert.last_seen_on, alert.score) != before:
         alert.updated_at = now
-    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before[1]):
-        if not reopened:  # news to everyone it reaches: those told before, and those its severity now admits
+    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before[1]) and alert.status != "resolved":
+        if alert.id not in notify:  # news to everyone it reaches, unless this check announces it already
             announce(alert, "escalated")
         notify[alert.id] = None
         if not dry_run:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
 from monitor.alerts.series import as_utc
-from monitor.alerts.states import announce, reopen, set_resolved
+from monitor.alerts.states import announce, lock_country, reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, Rollup, Source, utcnow
 from monitor.rollups import ALL
@@ -38,6 +38,7 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
     one ("source:<id>"). Sources that succeed but bring no posts are quiet, not silent. A gap
     resolves when a success follows it.
     """
+    lock_country(session, country)
     now = now or utcnow()
     sources = list(session.scalars(select(Source).where(Source.country == country, Source.enabled.is_(True))
                                    .order_by(Source.id)))
@@ -105,8 +106,8 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
     alert.last_seen_on = max(alert.last_seen_on, now.date())
     alert.severity = worse(alert.severity, severity)
     alert.score, alert.details, alert.updated_at = max(alert.score, round(hours, 1)), details, now
-    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before):
-        if not reopened:
+    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before) and alert.status != "resolved":
+        if alert.id not in notify:
             announce(alert, "escalated")
         notify[alert.id] = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.models import Alert, utcnow
@@ -11,6 +11,17 @@ from monitor.models import Alert, utcnow
 def set_resolved(alert: Alert, by: str) -> None:
     now = utcnow()
     alert.status, alert.resolved_at, alert.resolved_by, alert.updated_at = "resolved", now, by, now
+
+
+def lock_country(session: Session, country: str) -> None:
+    """Hold the country's alert lock until the transaction ends (PostgreSQL; SQLite has one writer anyway).
+
+    Checks of one country run one after another, each reading what the one before committed: two checks
+    working from the same read would both raise an alert's severity and number their notices alike, and the
+    second escalation would reach nobody the first had told. Taking it again in one transaction is free.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"vigil.alerts.{country}"))))
 
 
 def announce(alert: Alert, why: str) -> None:
