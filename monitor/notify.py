@@ -15,11 +15,11 @@ attempt as a `sending` row under a unique (alert, notice, subscriber, channel, a
 sends only if it inserted the row. So rounds that overlap (a check escalating an alert while the first round
 is under way, a redelivered task, beat resending an alert whose delivery is still queued) never send one
 message twice, and no claim is held for longer than its one send; a round that planned a notice since
-superseded claims nothing more of it, so an older text never follows a newer one unless already in flight. Each outcome is then recorded on its
-row. A claim still `sending` after `notify_claim_timeout_s` lost its worker: the next round records it as
-failed and claims the next attempt (beat's resend brings that round). A round makes one attempt per pending
-channel; the task retries the round later (Celery countdown with exponential backoff), so no one waits
-inside a transaction. Webhook bodies are signed: `X-Vigil-Signature: sha256=HMAC(secret,
+superseded claims nothing more of it, so an older text never follows a newer one unless already in flight.
+Each outcome is then recorded on its row. A claim still `sending` after `notify_claim_timeout_s` lost its
+worker: the next round records it as failed and claims the next attempt (beat's resend brings that round).
+A round makes one attempt per pending channel; the task retries the round later (Celery countdown with
+exponential backoff), so no one waits inside a transaction. Webhook bodies are signed: `X-Vigil-Signature: sha256=HMAC(secret,
 "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
 """
 
