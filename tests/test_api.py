@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from monitor.api import create_app
 from monitor.api.deps import Db
+from monitor.config import Settings
 from monitor.models import Alert, ApiToken, AuditEvent, Label, Source
 from tests.test_api_support import HOSTILE, bearer, make_client
 
@@ -270,3 +274,18 @@ def test_committed_openapi_schema_matches_the_app():
 
     committed = json.loads((Path(__file__).resolve().parent.parent / "docs" / "openapi.json").read_text())
     assert committed == json.loads(json.dumps(create_app(Settings()).openapi(), sort_keys=True))
+
+
+def test_health_answers_without_a_token_and_names_what_is_down(db_session, tmp_path, redis_url):
+    up = make_client(db_session, data_dir=tmp_path, broker_url=redis_url).get("/api/v1/health")
+    assert up.status_code == 200 and up.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    embedded = make_client(db_session, data_dir=tmp_path).get("/api/v1/health").json()
+    assert embedded == {"status": "ok", "database": "ok", "broker": "in_process"}
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    away = make_client(db_session, data_dir=tmp_path, broker_url=f"redis://127.0.0.1:{port}/0").get("/api/v1/health")
+    assert away.status_code == 200 and away.json()["status"] == "degraded" and away.json()["broker"] == "error"
+    app = create_app(Settings(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/none", data_dir=tmp_path))
+    down = TestClient(app, raise_server_exceptions=False).get("/api/v1/health")
+    assert down.status_code == 503 and down.json()["status"] == "down" and down.json()["database"] == "error"

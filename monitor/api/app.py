@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from monitor.api import alerts, labels, posts, reclassify, reports, sources, subscribers, tokens, trends
+from monitor.api import alerts, health, labels, posts, reclassify, reports, sources, subscribers, tokens, trends
 from monitor.api.errors import ERROR_RESPONSES, install_error_handlers
 from monitor.api.ratelimit import RateLimiter
 from monitor.config import Settings
@@ -59,7 +59,7 @@ def create_app(settings: Settings, sessions: Callable[[], Session] | None = None
     app.state.sessions = sessions or session_factory(settings.sqlalchemy_url)
     app.state.limiter = RateLimiter(settings.api_rate_limit_per_minute, settings.rate_limit_redis_url)
     install_error_handlers(app)
-    for module in (trends, posts, alerts, labels, sources, subscribers, reports, reclassify, tokens):
+    for module in (health, trends, posts, alerts, labels, sources, subscribers, reports, reclassify, tokens):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     install_dashboard(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
