@@ -156,9 +156,9 @@ def render_card(card: dict) -> str:
         f"Created {card['created']}. Threshold {card['threshold']:.4f} (chosen for best F1 on validation "
         "rows, never on test rows). Covered languages: " + ", ".join(card["languages"]) + ".", "",
         "Pipeline: normalisation (NFKC, casefold, URL/@mention placeholders, obfuscation folding) -> hashed "
-        "TF-IDF of word 1-2-grams and char_wb 2-5-grams, plus a flag for posts naming no Jewish/Israeli target "
-        "-> class-balanced logistic regression on the n-grams, Platt-calibrated on its out-of-fold score and the "
-        "flag (classifiers/calibration.py). "
+        "TF-IDF of word 1-2-grams and char_wb 2-5-grams, plus flags for posts holding a slur for Jews and for "
+        "posts naming no Jewish/Israeli target -> class-balanced logistic regression on the n-grams, "
+        "Platt-calibrated on its out-of-fold score and the flags (classifiers/calibration.py). "
         "Categories come from a second pipeline trained on the project's seed examples. Triggers come "
         "from `classifiers/triggers.yaml` at prediction time, plus a learned per-trigger logistic regression "
         "(classifiers/trigger_learner.py) for triggers with enough labelled seed rows; a learned trigger is "

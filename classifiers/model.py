@@ -19,6 +19,7 @@ from classifiers.categories import NONE
 from classifiers.features import (
     _TOKEN,
     CharNgramHasher,
+    SlurMention,
     SplitOnceUnion,
     SublinearTfidf,
     TargetMention,
@@ -53,26 +54,32 @@ class Prediction:
     language_covered: bool = True
 
 
-def make_features(word_bits: int = 18, char_bits: int = 18) -> FeatureUnion:
-    """Hashed sublinear TF-IDF of word 1-2-grams and within-word char 2-5-grams, plus a no-target flag; no vocabulary.
+# The flag columns that close make_features, calibrated with the n-gram score (see FlagCalibratedLR).
+N_FLAGS = 2
 
-    The word step gives the same columns as scikit-learn's HashingVectorizer (see WordNgramHasher); all three
+
+def make_features(word_bits: int = 18, char_bits: int = 18) -> FeatureUnion:
+    """Hashed sublinear TF-IDF of word 1-2-grams and within-word char 2-5-grams, then a slur flag and a no-target
+    flag; no vocabulary.
+
+    The word step gives the same columns as scikit-learn's HashingVectorizer (see WordNgramHasher); all the
     steps read one whitespace split of each batch.
     """
     return SplitOnceUnion([
         ("word", Pipeline([("hash", WordNgramHasher(2**word_bits)), ("tfidf", SublinearTfidf())])),
         ("char", Pipeline([("hash", CharNgramHasher((2, 5), 2**char_bits)), ("tfidf", SublinearTfidf())])),
-        ("target", TargetMention()),  # must stay last: FlagCalibratedLR reads it
+        ("slur", SlurMention()),  # the N_FLAGS flags must stay last: FlagCalibratedLR calibrates on them
+        ("target", TargetMention()),
     ])
 
 
 def make_detector(C: float = 0.5, word_bits: int = 18, char_bits: int = 18, cv: int = 5) -> Pipeline:  # noqa: N803
     """Raw text -> calibrated probability of antisemitic: normalise, hash features, logistic regression calibrated
-    together with the no-target flag (see classifiers/calibration.py)."""
+    together with the slur and no-target flags (see classifiers/calibration.py)."""
     return Pipeline([
         ("normalize", TextNormalizer()),
         ("features", make_features(word_bits, char_bits)),
-        ("clf", FlagCalibratedLR(C=C, cv=cv)),
+        ("clf", FlagCalibratedLR(C=C, cv=cv, n_flags=N_FLAGS)),
     ])
 
 

@@ -1,4 +1,4 @@
-"""Batch featurisers: the same matrices as the plain per-text computation, the target flag last, no state kept."""
+"""Batch featurisers: the same matrices as the plain per-text computation, the flags last, no state kept."""
 
 import pickle
 
@@ -10,6 +10,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from classifiers.features import (
     _TARGET,
     CharNgramHasher,
+    SlurMention,
     SplitOnceUnion,
     gram_column,
     SublinearTfidf,
@@ -74,13 +75,21 @@ def test_target_flag_is_one_when_no_target_is_named():
     assert flags[0] == 0 and flags[1] == 1 and flags[11] == 0  # "#jews" and "anti-semitic" name a target
 
 
-def test_features_shape_flag_last_and_rows_depend_only_on_their_text():
+def test_slur_flag_is_one_for_a_slur_in_any_covered_language_and_form():
+    raw = ["those k1kes again", "KIKE", "жидов надо гнать", "проклятые жидомасоны", "ջհուդները", "zhids",
+           "жидкость для стекол", "жидкий бюджет", "the jews of Baku", "Mike and Ike", "kiked", "", "yiddish class"]
+    flags = SlurMention().transform(normalize_batch(raw)).toarray().ravel().tolist()
+    assert flags == [1.0] * 6 + [0.0] * 7  # liquid ("жидк-") and other words are no slur
+
+
+def test_features_shape_flags_last_and_rows_depend_only_on_their_text():
     features = make_features(word_bits=10, char_bits=11).fit(TEXTS)
     matrix = features.transform(TEXTS).tocsr()
     assert isinstance(features, SplitOnceUnion)
-    assert matrix.shape == (len(TEXTS), 2**10 + 2**11 + 1)
+    assert matrix.shape == (len(TEXTS), 2**10 + 2**11 + 2)
     flag = matrix[:, -1].toarray().ravel()
     assert flag.tolist() == TargetMention().transform(TEXTS).toarray().ravel().tolist()
+    assert matrix[:, -2].toarray().ravel().tolist() == SlurMention().transform(TEXTS).toarray().ravel().tolist()
     assert _same(matrix[0], matrix[len(TEXTS) - 1])  # same text twice, same row
     empty = matrix[1]
     assert empty.nnz == 1 and empty[0, -1] == 1.0  # an empty text has only the no-target flag
@@ -103,7 +112,7 @@ def test_columns_are_deterministic_and_caches_are_not_pickled():
 
 def test_empty_batch_and_normalised_batches():
     for step, width in ((WordNgramHasher(2**10), 2**10), (CharNgramHasher((2, 5), 2**11), 2**11),
-                        (TargetMention(), 1)):
+                        (TargetMention(), 1), (SlurMention(), 1)):
         assert step.transform([]).shape == (0, width)
     features = make_features(word_bits=10, char_bits=11).fit(TEXTS)
     raw = ["The J3WS run it", "", "Israel and Baku"]
