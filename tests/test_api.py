@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
@@ -276,16 +277,23 @@ def test_committed_openapi_schema_matches_the_app():
     assert committed == json.loads(json.dumps(create_app(Settings()).openapi(), sort_keys=True))
 
 
-def test_health_answers_without_a_token_and_names_what_is_down(db_session, tmp_path, redis_url):
-    up = make_client(db_session, data_dir=tmp_path, broker_url=redis_url).get("/api/v1/health")
+def test_health_answers_without_a_token_and_names_what_is_down(pg_url, tmp_path, redis_url):
+    def health(**settings):
+        app = create_app(Settings(**{"database_url": pg_url, "data_dir": tmp_path, **settings}))
+        return TestClient(app, raise_server_exceptions=False).get("/api/v1/health")
+
+    up = health(broker_url=redis_url)
     assert up.status_code == 200 and up.json() == {"status": "ok", "database": "ok", "broker": "ok"}
-    embedded = make_client(db_session, data_dir=tmp_path).get("/api/v1/health").json()
-    assert embedded == {"status": "ok", "database": "ok", "broker": "in_process"}
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    away = make_client(db_session, data_dir=tmp_path, broker_url=f"redis://127.0.0.1:{port}/0").get("/api/v1/health")
-    assert away.status_code == 200 and away.json()["status"] == "degraded" and away.json()["broker"] == "error"
-    app = create_app(Settings(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/none", data_dir=tmp_path))
-    down = TestClient(app, raise_server_exceptions=False).get("/api/v1/health")
-    assert down.status_code == 503 and down.json()["status"] == "down" and down.json()["database"] == "error"
+    assert health().json() == {"status": "ok", "database": "ok", "broker": "in_process"}  # the embedded default
+    with socket.socket() as nobody, socket.socket() as silent:
+        nobody.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections and never answers, as a stalled broker does
+        refused, stalled = nobody.getsockname()[1], silent.getsockname()[1]
+        away = health(broker_url=f"redis://127.0.0.1:{refused}/0")
+        assert away.status_code == 200 and away.json()["status"] == "degraded" and away.json()["broker"] == "error"
+        started = time.monotonic()
+        hung = health(broker_url=f"redis://127.0.0.1:{stalled}/0")
+        assert hung.json()["broker"] == "error" and time.monotonic() - started < 10
+        down = health(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{refused}/none")
+        assert down.status_code == 503 and down.json()["status"] == "down" and down.json()["database"] == "error"
