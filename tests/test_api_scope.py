@@ -92,7 +92,7 @@ def test_every_get_endpoint_in_the_schema_keeps_de_rows_from_an_am_token(client,
     headers = bearer(seeded.tokens["am_admin"])
     checked = 0
     for path, ops in schema["paths"].items():
-        if "get" not in ops:
+        if "get" not in ops or path == "/api/v1/health":  # states only, no rows (test_api checks it)
             continue
         url = path.format(**ids)
         for params in ({}, {"country": "DE"}):
