@@ -33,6 +33,8 @@ class FlagCalibratedLR(ClassifierMixin, BaseEstimator):
         return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=1000)
 
     def fit(self, X, y, sample_weight=None):
+        if self.n_flags < 1:
+            raise ValueError("n_flags must be at least 1: the last column is the no-target flag")
         X = sp.csr_matrix(X)
         y = np.asarray(y).astype(bool)
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
