@@ -19,8 +19,8 @@ superseded claims nothing more of it, so an older text never follows a newer one
 Each outcome is then recorded on its row. A claim still `sending` after `notify_claim_timeout_s` lost its
 worker: the next round records it as failed and claims the next attempt (beat's resend brings that round).
 A round makes one attempt per pending channel; the task retries the round later (Celery countdown with
-exponential backoff), so no one waits inside a transaction. Webhook bodies are signed: `X-Vigil-Signature: sha256=HMAC(secret,
-"<timestamp>.<body>")` with `X-Vigil-Timestamp`.
+exponential backoff), so no one waits inside a transaction. Webhook bodies are signed:
+`X-Vigil-Signature: sha256=HMAC(secret, "<timestamp>.<body>")` with `X-Vigil-Timestamp`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import json
 import smtplib
 import time
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 from email.message import EmailMessage
 
 import httpx
@@ -115,10 +116,14 @@ def _admits(country: str, severity: str, countries: list[str] | None, min_severi
     return country in (countries or []) and SEVERITIES.index(min_severity or "warning") <= level
 
 
-def recipients(session: Session, alert: Alert) -> list[Subscriber]:
-    """Active subscribers who follow the alert's country and whose minimum severity it reaches."""
-    return [s for s in session.scalars(select(Subscriber).where(Subscriber.active.is_(True)).order_by(Subscriber.id))
-            if _admits(alert.country, alert.severity, s.countries, s.min_severity)]
+def active_subscribers(session: Session) -> list[Subscriber]:
+    return list(session.scalars(select(Subscriber).where(Subscriber.active.is_(True)).order_by(Subscriber.id)))
+
+
+def recipients(alert: Alert, subscribers: list[Subscriber]) -> list[Subscriber]:
+    """Of `subscribers` (active_subscribers), those who follow the alert's country and whose minimum severity
+    it reaches."""
+    return [s for s in subscribers if _admits(alert.country, alert.severity, s.countries, s.min_severity)]
 
 
 def _channels(sub: Subscriber) -> list[tuple[str, str, str]]:
@@ -142,15 +147,12 @@ def undelivered_alerts(session: Session, country: str, settings: Settings, now: 
     stale = now - dt.timedelta(seconds=settings.notify_claim_timeout_s)
     limit = settings.notify_attempts
     out = []
+    subscribers = active_subscribers(session)  # once for all the country's alerts
     for alert in session.scalars(select(Alert).where(Alert.country == country,
                                                      Alert.status.in_(("open", "acknowledged")))):
-        pairs = _tally(session, alert.id, alert.notice)
-        channels = [pairs.get((sub.id, channel), _Pair())
-                    for sub in recipients(session, alert) for channel, _, _ in _channels(sub)]
-        given_up = [pair.last_at for pair in channels if not pair.sent and pair.failed >= limit]
-        if given_up and settings.admin_email:  # the note is due from the last give-up on, as if it failed then
-            channels.append(pairs.get((None, "admin_email")) or _Pair(last_at=max(given_up)))
-        if any(pair.forgotten(limit, stale) for pair in channels):
+        state = _notice_state(session, alert, settings, subscribers)
+        pairs = [ch.pair for ch in state.channels] + ([state.admin] if state.admin else [])
+        if any(pair.forgotten(limit, stale) for pair in pairs):
             out.append(alert.id)
     return sorted(out)
 
@@ -212,34 +214,64 @@ def _tally(session: Session, alert_id: int, notice: int) -> dict[tuple[int | Non
     return pairs
 
 
+class _Channel(NamedTuple):
+    """One way one recipient is sent an alert, with its attempts in the current notice."""
+
+    subscriber_id: int
+    channel: str
+    to: str
+    webhook_format: str
+    pair: _Pair
+
+
+@dataclass
+class _NoticeState:
+    """The attempts of an alert's current notice: each recipient channel's, the channels given up, and the
+    admin note's when one is owed (some channel gave up and an admin address is set), else None."""
+
+    channels: list[_Channel]
+    given_up: list[_Channel]
+    admin: _Pair | None
+
+
+def _notice_state(session: Session, alert: Alert, settings: Settings,
+                  subscribers: list[Subscriber]) -> _NoticeState:
+    pairs = _tally(session, alert.id, alert.notice)
+    channels = [_Channel(sub.id, channel, to, fmt, pairs.get((sub.id, channel), _Pair()))
+                for sub in recipients(alert, subscribers) for channel, to, fmt in _channels(sub)]
+    given_up = [ch for ch in channels if not ch.pair.sent and ch.pair.failed >= settings.notify_attempts]
+    admin = None
+    if given_up and settings.admin_email:  # never tried: due from the last give-up on, as if it failed then
+        admin = pairs.get((None, "admin_email")) or _Pair(last_at=max(ch.pair.last_at for ch in given_up))
+    return _NoticeState(channels, given_up, admin)
+
+
 def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> list[Outgoing]:
     """What is still to send for an alert's current notice: every (recipient, channel) neither sent,
     claimed by a round nor given up, and the admin note once some channel has given up."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         return []
-    notice = alert.notice
-    pairs = _tally(session, alert_id, notice)
+    state = _notice_state(session, alert, settings, active_subscribers(session))
     limit = settings.notify_attempts
-    todo: list[tuple[int | None, str, str, str]] = []
-    for sub in recipients(session, alert):
-        todo += [(sub.id, channel, to, fmt) for channel, to, fmt in _channels(sub)]
-    state = {(s, c): pairs.get((s, c), _Pair()) for s, c, _, _ in todo}
-    given_up = [(s, c) for s, c, _, _ in todo if not state[s, c].sent and state[s, c].failed >= limit]
-    todo = [t for t in todo if state[t[0], t[1]].pending(limit)]
+    todo = [ch for ch in state.channels if ch.pair.pending(limit)]
     out: list[Outgoing] = []
     if todo:
         text = describe_alert(session, alert)
         # The next attempt number, never one already used: the claim's unique key depends on it.
-        out = [Outgoing(alert_id, notice, s, c, state[s, c].last + 1, to, text, fmt) for s, c, to, fmt in todo]
-    admin = pairs.get((None, "admin_email"), _Pair())
-    if given_up and settings.admin_email and admin.pending(limit):
+        out = [Outgoing(alert.id, alert.notice, ch.subscriber_id, ch.channel, ch.pair.last + 1, ch.to, text,
+                        ch.webhook_format) for ch in todo]
+    if state.admin is not None and state.admin.pending(limit):
+        given_up = state.given_up
         note = AlertText(
             f"[Vigil admin] alert #{alert.id} could not be delivered",
             f"Alert #{alert.id} ({alert.country}, {alert.severity}) failed {limit} times to "
-            + ", ".join(f"subscriber #{s} by {c}" for s, c in given_up) + ". See `deliveries` for the errors.",
-            {"alert_id": alert.id, "given_up": [{"subscriber_id": s, "channel": c} for s, c in given_up]})
-        out.append(Outgoing(alert_id, notice, None, "admin_email", admin.last + 1, settings.admin_email, note))
+            + ", ".join(f"subscriber #{ch.subscriber_id} by {ch.channel}" for ch in given_up)
+            + ". See `deliveries` for the errors.",
+            {"alert_id": alert.id,
+             "given_up": [{"subscriber_id": ch.subscriber_id, "channel": ch.channel} for ch in given_up]})
+        out.append(Outgoing(alert.id, alert.notice, None, "admin_email", state.admin.last + 1, settings.admin_email,
+                            note))
     return out
 
 

@@ -173,11 +173,11 @@ def check_spikes(self, country: str, until: str | None = None, resend: bool = Fa
     params = alerts.spike_params(s)
     day = dt.date.fromisoformat(until) if until else dt.datetime.now(dt.timezone.utc).date()
     with sessions().begin() as session:
-        now = db_now(session)  # the clock the delivery claims were stamped with
         changed = alerts.check_spikes(session, country, day, params)
         changed += alerts.check_gaps(session, country, params=params)
-        if resend or self.request.retries:
-            changed += [i for i in notify.undelivered_alerts(session, country, s, now) if i not in changed]
+        if resend or self.request.retries:  # against the clock the delivery claims were stamped with
+            lost = notify.undelivered_alerts(session, country, s, db_now(session))
+            changed += [i for i in lost if i not in changed]
     for alert_id in changed:
         deliver_alert.delay(alert_id)
     return changed
