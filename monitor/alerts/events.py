@@ -20,10 +20,10 @@ from monitor.alerts.series import (
     day_start,
     hourly_series,
 )
-from monitor.alerts.states import announce, lock_country, reopen, set_resolved
+from monitor.alerts.states import lock_country, note_escalation, reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, utcnow
-from monitor.spikes import SEVERITIES, Detection, default_detector, phases_for, worse
+from monitor.spikes import Detection, default_detector, phases_for, worse
 
 log = structlog.get_logger(__name__)
 
@@ -129,9 +129,9 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
         alert = session.scalar(select(Alert).where(  # opened meanwhile by a concurrent check
             Alert.country == country, Alert.kind == "spike", Alert.metric == metric, Alert.started_on == day))
     before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
-    reopened = alert.status == "resolved" and (day > alert.last_seen_on or (
-        hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at)))
-    if reopened:  # resolved while it still grows: the same event, open again, and announced again to everyone
+    if alert.status == "resolved" and (day > alert.last_seen_on or (
+            hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
+        # Resolved while it still grows: the same event, open again, and announced again to everyone.
         reopen(alert)
         notify[alert.id] = None
         if not dry_run:
@@ -146,13 +146,8 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
     alert.severity = worse(alert.severity, det.severity)
     if (alert.status, alert.severity, alert.last_seen_on, alert.score) != before:
         alert.updated_at = now
-    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before[1]) and alert.status != "resolved":
-        if alert.id not in notify:  # news to everyone it reaches, unless this check announces it already
-            announce(alert, "escalated")
-        notify[alert.id] = None
-        if not dry_run:
-            log.info("alert_escalated", country=country, alert_id=alert.id, metric=metric,
-                     severity=alert.severity)
+    if note_escalation(alert, before[1], notify) and not dry_run:
+        log.info("alert_escalated", country=country, alert_id=alert.id, metric=metric, severity=alert.severity)
 
 
 def _resolve_recovered(session: Session, country: str, until: dt.date, cooldown: int) -> None:

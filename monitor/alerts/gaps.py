@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
 from monitor.alerts.series import as_utc
-from monitor.alerts.states import announce, lock_country, reopen, set_resolved
+from monitor.alerts.states import lock_country, note_escalation, reopen, set_resolved
 from monitor.db import insert_for
 from monitor.models import Alert, Rollup, Source, utcnow
 from monitor.rollups import ALL
-from monitor.spikes import SEVERITIES, worse
+from monitor.spikes import worse
 
 log = structlog.get_logger(__name__)
 
@@ -95,8 +95,7 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
         return
     alert = session.scalar(select(Alert).where(
         Alert.country == country, Alert.kind == "no_data", Alert.metric == metric, Alert.started_on == started))
-    reopened = alert.status == "resolved" and alert.resolved_by == SYSTEM
-    if reopened:  # the same gap again, announced again
+    if alert.status == "resolved" and alert.resolved_by == SYSTEM:  # the same gap again, announced again
         reopen(alert)
         notify[alert.id] = None
         if not dry_run:
@@ -106,10 +105,7 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
     alert.last_seen_on = max(alert.last_seen_on, now.date())
     alert.severity = worse(alert.severity, severity)
     alert.score, alert.details, alert.updated_at = max(alert.score, round(hours, 1)), details, now
-    if SEVERITIES.index(alert.severity) > SEVERITIES.index(before) and alert.status != "resolved":
-        if alert.id not in notify:
-            announce(alert, "escalated")
-        notify[alert.id] = None
+    note_escalation(alert, before, notify)
 
 
 # --- states -------------------------------------------------------------------------------------

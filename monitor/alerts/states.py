@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.models import Alert, utcnow
+from monitor.spikes import SEVERITIES
 
 
 def set_resolved(alert: Alert, by: str) -> None:
@@ -36,6 +37,18 @@ def reopen(alert: Alert) -> None:
     """resolved -> open: the event goes on after all, and is announced again."""
     alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
     announce(alert, "reopened")
+
+
+def note_escalation(alert: Alert, severity_before: str, notify: dict[int, None]) -> bool:
+    """After a check raised `alert`'s severity above `severity_before`: unless the alert is resolved, it is to be
+    delivered (`notify`), as a notice of its own unless this check announces it already (opened or reopened it).
+    True when it escalated so."""
+    if alert.status == "resolved" or SEVERITIES.index(alert.severity) <= SEVERITIES.index(severity_before):
+        return False
+    if alert.id not in notify:
+        announce(alert, "escalated")
+    notify[alert.id] = None
+    return True
 
 
 class AlertStateError(ValueError):
