@@ -147,10 +147,6 @@ class WordNgramHasher(RawTextTransformer):
         return HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=self.n_features, lowercase=False,
                                  token_pattern=TOKEN_PATTERN, alternate_sign=False, norm=None)
 
-    def build_analyzer(self):
-        """Text -> its unigrams then bigrams, as strings (used to explain a score)."""
-        return self.reference().build_analyzer()
-
     def _tokens(self, words: list[str]) -> tuple[list[tuple[int, ...]], list[str], np.ndarray]:
         """Each word's tokens as ids of this process's token table, the table's tokens and their columns."""
         by_word = _cached(self, "_word_tokens")
