@@ -274,13 +274,15 @@ def _tag_by_hits(texts: SplitTexts, word_hits: list[tuple], taxonomy: Taxonomy,
         for gi, h in enumerate(hit):
             if "" not in t.keys[gi].phrase_keys:
                 maybe &= h > 0
-        found = np.flatnonzero(sure).tolist()
+        dated = dates is not None and (t.active_from or t.active_to)  # else active on every date
+        found = [i for i in np.flatnonzero(sure).tolist() if not dated or t.is_active(dates[i])]
         for i in np.flatnonzero(maybe).tolist():
+            if dated and not t.is_active(dates[i]):
+                continue  # inactive on the text's date: no regex needs to run
             if all(h[i] == 2 or group.search(texts[i]) for h, group in zip(hit, t.groups, strict=True)):
                 found.append(i)
         for i in found:
-            if dates is None or t.is_active(dates[i]):
-                matched.setdefault(i, []).append(ti)
+            matched.setdefault(i, []).append(ti)
     out: list[list[str]] = [[] for _ in texts]
     ids = taxonomy.ids
     for i, tis in matched.items():
