@@ -21,7 +21,9 @@ EVENT_DAY = dt.date(2024, 2, 20)  # Tuesday of 2024-W08: the fictional deal is r
 REPORT_WEEK = "2024-W08"
 COUNTRIES = ("AM", "AZ", "GE", "IL", "DE")
 SOCIAL_PER_DAY = {"AM": 60, "AZ": 40, "GE": 35, "IL": 40, "DE": 35}
-BACKGROUND_HOSTILE_RATE = 0.02
+# One social post in this many, evenly spaced, is a background hostile one in every country: a steady background
+# (drawn at random, a few landed on one day often enough for a flat country to raise a warning).
+BACKGROUND_HOSTILE_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,15 @@ def _surge(country: str, day: dt.date) -> float:
     return math.exp(-(day - EVENT_DAY).days / 6.0)
 
 
-def _social_post(country: str, day: dt.date, n: int, rng: random.Random) -> dict:
+def _social_post(country: str, day: dt.date, n: int, rng: random.Random, background: bool) -> dict:
     surge = _surge(country, day)
     ru = rng.random() < (0.45 if country in ("AM", "AZ", "GE") else 0.15)
     r = rng.random()
     if r < 0.30 * surge:
         pool = T.HOSTILE_RU if ru else T.HOSTILE_EN
-    elif r < 0.30 * surge + BACKGROUND_HOSTILE_RATE:
+    elif background:
         pool = T.BACKGROUND_HOSTILE_RU if ru else T.BACKGROUND_HOSTILE_EN
-    elif r < 0.65 * surge + BACKGROUND_HOSTILE_RATE:
+    elif r < 0.65 * surge:
         pool = T.EVENT_NEUTRAL_RU if ru else T.EVENT_NEUTRAL_EN
     else:
         pool = T.NEUTRAL_RU if ru else T.NEUTRAL_EN
@@ -77,7 +79,8 @@ def _social_rows(country: str, rng: random.Random) -> list[dict]:
         weekly = 0.8 if day.weekday() >= 5 else 1.0
         volume = SOCIAL_PER_DAY[country] * weekly * (1 + 0.8 * _surge(country, day))
         for n in range(max(1, round(rng.gauss(volume, math.sqrt(volume))))):
-            rows.append(_social_post(country, day, n, rng))
+            background = len(rows) % BACKGROUND_HOSTILE_EVERY == BACKGROUND_HOSTILE_EVERY // 2
+            rows.append(_social_post(country, day, n, rng, background))
     return rows
 
 
