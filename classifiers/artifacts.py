@@ -44,6 +44,13 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
 
 
+def detector_settings(model: Model) -> dict:
+    """The detector's feature and regularisation settings, as the card reports them."""
+    union = model.detector.named_steps["features"]
+    char = dict(union.transformer_list)["char"].named_steps["hash"]
+    return {"word_ngrams": [1, 2], "char_ngrams": list(char.ngram_range), "C": model.detector.named_steps["clf"].C}
+
+
 def save_model(model: Model, out: str | Path, *, training_data: list[dict], scores: dict, protocol: str,
                reviews: dict | None = None) -> dict:
     """Write model.joblib, card.json and MODEL_CARD.md into `out`; return the card.
@@ -58,6 +65,7 @@ def save_model(model: Model, out: str | Path, *, training_data: list[dict], scor
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "threshold": model.threshold,
         "languages": list(model.languages),
+        "detector": detector_settings(model),
         "categories": list(CATEGORIES),
         "training_data": training_data,
         "protocol": protocol,
@@ -145,6 +153,16 @@ def _reviews_lines(reviews: dict) -> list[str]:
     return lines
 
 
+def _char_ngrams(card: dict) -> str:
+    low, high = card.get("detector", {}).get("char_ngrams", (2, 5))  # cards before this field: 2-5
+    return f"{low}-{high}"
+
+
+def _regularisation(card: dict) -> str:
+    c = card.get("detector", {}).get("C")
+    return f" (C={c})" if c is not None else ""
+
+
 def _prf(scores: dict) -> str:
     return f"{scores['precision']} / {scores['recall']} / {scores['f1']}"
 
@@ -156,8 +174,9 @@ def render_card(card: dict) -> str:
         f"Created {card['created']}. Threshold {card['threshold']:.4f} (chosen for best F1 on validation "
         "rows, never on test rows). Covered languages: " + ", ".join(card["languages"]) + ".", "",
         "Pipeline: normalisation (NFKC, casefold, URL/@mention placeholders, obfuscation folding) -> hashed "
-        "TF-IDF of word 1-2-grams and char_wb 2-5-grams, plus flags for posts holding a slur for Jews and for "
-        "posts naming no Jewish/Israeli target -> class-balanced logistic regression on the n-grams, "
+        f"TF-IDF of word 1-2-grams and char_wb {_char_ngrams(card)}-grams, plus flags for posts holding a slur for Jews and for "
+        "posts naming no Jewish/Israeli target -> class-balanced logistic regression on the n-grams"
+        f"{_regularisation(card)}, "
         "Platt-calibrated on its out-of-fold score and the flags (classifiers/calibration.py). "
         "Categories come from a second pipeline trained on the project's seed examples. Triggers come "
         "from `classifiers/triggers.yaml` at prediction time, plus a learned per-trigger logistic regression "

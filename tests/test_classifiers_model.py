@@ -73,6 +73,8 @@ def test_round_trip(model_dir, tiny_model):
     assert card["threshold"] == tiny_model.threshold and (model_dir / "MODEL_CARD.md").is_file()
     loaded = load_model(model_dir)
     assert loaded.version == "test-1"
+    assert card["detector"] == {"word_ngrams": [1, 2], "char_ngrams": [3, 5], "C": 1.0}
+    assert "char_wb 3-5-grams" in (model_dir / "MODEL_CARD.md").read_text()
     assert loaded.predict(["the jews control the media"])[0].score == tiny_model.predict(["the jews control the media"])[0].score
 
 
