@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from migrations import alembic_config
 
-pytest_plugins = ["tests.httpserver"]
+pytest_plugins = ["tests.httpserver", "tests.mailserver"]
 
 
 def pytest_addoption(parser):

@@ -6,7 +6,6 @@ Screenshots of each page go to a temporary folder, or to the one given by `--scr
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from monitor.api import create_app
 from monitor.config import Settings
 from monitor.models import Alert, Label
 from tests.conftest import migrated_database
+from tests.mailserver import free_port
 from tests.test_api_support import seed
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -26,12 +26,6 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 pytestmark = pytest.mark.skipif(not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
                                 reason="needs Debian's chromium and chromium-driver (apt-get install "
                                        "chromium chromium-driver)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def server(pg_admin_url, tmp_path_factory):
             seeded = seed(session)
         data_dir = tmp_path_factory.mktemp("browser")
         app = create_app(Settings(database_url=url, data_dir=data_dir))
-        port = _free_port()
+        port = free_port()
         srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()

@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -33,6 +31,7 @@ from monitor.notify import (
     undelivered_alerts,
     verify,
 )
+from tests.mailserver import free_port
 
 SECRET = "a3f1c9e07b2d4e5f8a6c1d0e9b7f3a2c"
 
@@ -47,32 +46,6 @@ def deliver_alert(session, alert_id: int, settings: Settings, now: dt.datetime |
             counts = record_attempts(session, [(mine, send(settings, mine))], settings)
             summary = {key: summary[key] + counts[key] for key in summary}
     return summary | {"pending": len(pending_deliveries(session, alert_id, settings))}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
 
 
 class _Receiver:
@@ -193,7 +166,7 @@ def test_slack_format(db_session, smtp, webhook):
 def test_persistent_failure_is_recorded_and_admins_are_told(db_session, smtp):
     port, inbox = smtp
     alert = _alert(db_session)
-    sub = _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
+    sub = _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{free_port()}/nobody")
     settings = _settings(port, admin_email="ops@example.org")
     rounds = [deliver_alert(db_session, alert.id, settings) for _ in range(5)]
     assert [r["pending"] for r in rounds] == [1, 1, 1, 0, 0]  # the third failure leaves the admin note
@@ -299,7 +272,7 @@ def test_undelivered_alerts_are_those_no_round_has_in_hand(db_session, smtp, web
     alert.status = "acknowledged"
     _escalate(db_session, alert, "high")  # its next notice: tried for nobody yet
     assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]
-    deliver_alert(db_session, alert.id, _settings(_free_port()))  # SMTP away: a failed attempt
+    deliver_alert(db_session, alert.id, _settings(free_port()))  # SMTP away: a failed attempt
     assert _deliveries(db_session, alert.id)[-1] == (high.id, "email", 1, "failed")
     assert undelivered_alerts(db_session, "AM", settings, _now()) == []  # a failure: the delivery task retries it
     assert undelivered_alerts(db_session, "AM", settings, _now() + late) == [alert.id]  # unless that retry was lost
@@ -353,7 +326,7 @@ def test_overlapping_rounds_send_one_message_per_recipient_and_channel(db_sessio
 def test_the_admin_note_is_claimed_once(db_session, smtp):
     port, inbox = smtp
     alert = _alert(db_session)
-    _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
+    _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{free_port()}/nobody")
     settings = _settings(port, admin_email="ops@example.org")
     for _ in range(3):
         deliver_alert(db_session, alert.id, settings)  # the webhook gives up on its third failure
@@ -367,7 +340,7 @@ def test_the_admin_note_is_claimed_once(db_session, smtp):
 def test_an_admin_note_whose_round_was_lost_is_brought_back_by_beat(db_session, smtp):
     port, inbox = smtp
     alert = _alert(db_session)
-    _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{_free_port()}/nobody")
+    _subscriber(db_session, "ngo@example.org", webhook_url=f"http://127.0.0.1:{free_port()}/nobody")
     settings = _settings(port, admin_email="ops@example.org", notify_attempts=1)
     late = _now() + dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
     deliver_alert(db_session, alert.id, settings)  # the webhook gives up; the retry that would tell the admin is lost
@@ -429,7 +402,7 @@ def test_a_failed_attempt_is_claimed_again_by_a_later_round(db_session, smtp):
     sub = _subscriber(db_session, "ngo@example.org")
     round_a = _claim_all(db_session, alert.id, settings, _now())
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 0, "failed": 0, "pending": 0}
-    _finish(db_session, round_a, _settings(_free_port()))  # round A's SMTP server is away
+    _finish(db_session, round_a, _settings(free_port()))  # round A's SMTP server is away
     assert [(o.attempt, o.channel) for o in pending_deliveries(db_session, alert.id, settings)] == [(2, "email")]
     assert deliver_alert(db_session, alert.id, settings) == {"sent": 1, "failed": 0, "pending": 0}  # its retry
     assert _deliveries(db_session, alert.id) == [(sub.id, "email", 1, "failed"), (sub.id, "email", 2, "sent")]

@@ -19,7 +19,7 @@ from monitor import notify, reporting
 from monitor.config import Settings, use_settings
 from monitor.models import ReportRun, Subscriber
 from monitor.reports.schedule import due_at, due_reports
-from tests.test_notify import _free_port, smtp  # noqa: F401 - the aiosmtpd fixture
+from tests.mailserver import free_port
 from tests.test_reports import rollups, world  # noqa: F401 - fixtures
 
 UTC = dt.timezone.utc
@@ -240,7 +240,7 @@ class _FrozenDatetime(dt.datetime):
 def test_failed_send_is_retried_with_backoff_then_given_up_and_the_admin_told(db_session, world, smtp, tmp_path):
     port, inbox = smtp
     s = _settings(tmp_path, port, admin_email="ops@example.org")
-    dead = _settings(tmp_path, _free_port())  # nobody listens: every send fails
+    dead = _settings(tmp_path, free_port())  # nobody listens: every send fails
     _subscriber(db_session, report_weekday=0, report_hour=8, created_at=dt.datetime(2024, 2, 15, tzinfo=UTC))
     due = dt.datetime(2024, 2, 19, 8, tzinfo=UTC)
 

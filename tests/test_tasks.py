@@ -16,8 +16,8 @@ from monitor.config import Settings, use_settings
 from monitor.models import Alert, Classification, Delivery, Post, Rollup, Subscriber
 from monitor.sources.registry import add_source
 from tests.factories import KEY, make_post, make_source
+from tests.test_notify import _claim_all
 from tests.test_polling import FEED
-from tests.test_notify import _claim_all, smtp  # noqa: F401 - smtp: the aiosmtpd fixture
 
 START = dt.date(2024, 1, 1)
 SPIKE_DAY = START + dt.timedelta(days=28)
@@ -148,7 +148,7 @@ def test_a_spike_check_whose_send_failed_delivers_the_alert_on_the_retry(db_sess
 
 
 def test_a_lost_delivery_is_resent_by_beat_until_tried_never_by_rollup_checks(db_session, tasks, monkeypatch,
-                                                                             smtp, tmp_path):  # noqa: F811
+                                                                             smtp, tmp_path):
     port, inbox = smtp
     _spike(db_session)
     # The run that opened the alert committed, then its worker was lost before the send.
@@ -181,7 +181,7 @@ def _subscribed_alert(db_session, tmp_path, port):
     return alert_id, subscriber, settings
 
 
-def test_overlapping_delivery_tasks_send_one_email(db_session, tasks, monkeypatch, smtp, tmp_path):  # noqa: F811
+def test_overlapping_delivery_tasks_send_one_email(db_session, tasks, monkeypatch, smtp, tmp_path):
     port, inbox = smtp
     alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
     # Task A commits its claim and starts sending ...
@@ -201,7 +201,7 @@ def test_overlapping_delivery_tasks_send_one_email(db_session, tasks, monkeypatc
         (subscriber.id, 1, "sent")]
 
 
-def test_a_delivery_task_takes_over_a_stale_claim(db_session, tasks, smtp, tmp_path):  # noqa: F811
+def test_a_delivery_task_takes_over_a_stale_claim(db_session, tasks, smtp, tmp_path):
     port, inbox = smtp
     alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
     lost_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.notify_claim_timeout_s + 1)
@@ -213,7 +213,7 @@ def test_a_delivery_task_takes_over_a_stale_claim(db_session, tasks, smtp, tmp_p
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
 
 
-def test_a_slow_round_does_not_send_what_another_round_claimed_first(db_session, tasks, smtp, tmp_path):  # noqa: F811
+def test_a_slow_round_does_not_send_what_another_round_claimed_first(db_session, tasks, smtp, tmp_path):
     port, inbox = smtp
     alert_id, subscriber, settings = _subscribed_alert(db_session, tmp_path, port)
     with tasks.sessions().begin() as session:  # round A lists what is pending, then is slow to get to it
