@@ -77,13 +77,14 @@ def test_target_flag_is_one_when_no_target_is_named():
 
 def test_slur_flag_is_one_for_a_slur_in_any_covered_language_and_form():
     raw = ["those k1kes again", "KIKE", "жидов надо гнать", "проклятые жидомасоны", "ջհուդները", "zhidy", "a jew-boy",
+           "sheenies", "a hooknosed banker", "hook-nose",
            "жидкость для стекол", "жиденький суп", "вокзал в Жидачове", "the jews of Baku", "Mike and Ike", "kiked",
-           "", "yiddish class"]
+           "", "yiddish class", "Charlie Sheen", "the sheen of the floor", "hook and nose"]
     batch = normalize_batch(raw)
     flags = SlurMention().transform(batch).toarray().ravel().tolist()
-    assert flags == [1.0] * 7 + [0.0] * 8  # liquid, thin, a town: other words
+    assert flags == [1.0] * 10 + [0.0] * 11  # liquid, thin, a town, a shine: other words
     # Every slur names a target too: the no-target flag never cancels the slur flag.
-    assert TargetMention().transform(batch[:7]).toarray().ravel().tolist() == [0.0] * 7
+    assert TargetMention().transform(batch[:10]).toarray().ravel().tolist() == [0.0] * 10
 
 
 def test_features_shape_flags_last_and_rows_depend_only_on_their_text():
