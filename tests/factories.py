@@ -19,7 +19,7 @@ def make_source(session: Session, country: str = "AM", kind: str = "file", **kw)
     n = next(_seq)
     source = Source(name=kw.pop("name", f"src-{n}"), kind=kind, locator=kw.pop("locator", f"/tmp/src-{n}"),
                     country=country, poll_interval_s=kw.pop("poll_interval_s", 900),
-                    enabled=kw.pop("enabled", True), consecutive_failures=kw.pop("consecutive_failures", 0), **kw)
+                    enabled=kw.pop("enabled", True), consecutive_failures=0, **kw)
     session.add(source)
     session.flush()
     return source

@@ -35,12 +35,8 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
 
     A source is stale when it has not succeeded for `gap_hours` and four poll intervals, whether
     its polls fail or stopped. All stale: the country has a data gap. Some stale: each of those has
-    one ("source:<id>"). Sources that succeed but bring no posts are quiet, not silent.
-
-    A gap resolves once one of its sources has succeeded, with no failure since, for `gap_clear_hours`
-    and two poll intervals (its "recovering_since" detail holds when a check first saw that). A source
-    that flaps, a success now and then between failures, keeps its one open alert: the new stretch of
-    silence updates it, and nobody is told again unless it escalates.
+    one ("source:<id>"). Sources that succeed but bring no posts are quiet, not silent. A gap
+    resolves when a success follows it.
     """
     lock_country(session, country)
     now = now or utcnow()
@@ -58,46 +54,25 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
     else:
         gaps.update({f"source:{s.id}": (ok, [s]) for s, ok in stale})
     notify: dict[int, None] = {}
-    stale_ids = {s.id for s, _ in stale}
-    still_open: dict[str, Alert] = {}
     for alert in session.scalars(select(Alert).where(
-            Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))
-            .order_by(Alert.id)):
-        if _gap_over(alert, sources, stale_ids, now, params):
+            Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))):
+        if _gap_over(alert, sources):
             set_resolved(alert, SYSTEM)
-        else:
-            still_open.setdefault(alert.metric, alert)
     for metric, (last_ok, srcs) in gaps.items():
-        _record_gap(session, country, metric, last_ok, srcs, now, notify, dry_run, still_open.get(metric))
+        _record_gap(session, country, metric, last_ok, srcs, now, notify, dry_run)
     return list(notify)
 
 
-def _gap_over(alert: Alert, sources: list[Source], stale_ids: set[int], now: dt.datetime,
-              params: AlertParams) -> bool:
-    """Whether a gap is over: one of its sources (any, for the country's) not stale, succeeding since the gap
-    began with no failure after, for the clear time since a check first saw it so. Marks or unmarks the alert's
-    "recovering_since" on the way."""
-    details = alert.details or {}
-    since = dt.datetime.fromisoformat(details.get("last_success_at") or "1970-01-01T00:00:00+00:00")
-    ids = [s["id"] for s in details.get("sources", [])]
+def _gap_over(alert: Alert, sources: list[Source]) -> bool:
+    """A gap is over when one of its sources (any, for the country's) succeeded after it began."""
+    since = dt.datetime.fromisoformat((alert.details or {}).get("last_success_at") or "1970-01-01T00:00:00+00:00")
+    ids = [s["id"] for s in (alert.details or {}).get("sources", [])]
     watched = [s for s in sources if alert.metric == GAP_METRIC or s.id in ids]
-    healthy = [s for s in watched if s.id not in stale_ids and not s.consecutive_failures
-               and s.last_success_at and as_utc(s.last_success_at) > since]
-    if not healthy:
-        if "recovering_since" in details:  # it failed again: the clear time starts over at the next success
-            alert.details = {k: v for k, v in details.items() if k != "recovering_since"}
-        return False
-    if "recovering_since" not in details:
-        alert.details = details = {**details, "recovering_since": now.isoformat()}
-    clear = max(dt.timedelta(hours=params.gap_clear_hours),
-                2 * dt.timedelta(seconds=max(s.poll_interval_s for s in healthy)))
-    return now - dt.datetime.fromisoformat(details["recovering_since"]) >= clear
+    return any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched)
 
 
 def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetime, sources: list[Source],
-                now: dt.datetime, notify: dict[int, None], dry_run: bool, open_alert: Alert | None = None) -> None:
-    """Open the gap's alert, or update `open_alert` (the metric's gap, still open since an earlier silence)
-    or the one begun the same day, reopening that one if a recovery resolved it."""
+                now: dt.datetime, notify: dict[int, None], dry_run: bool) -> None:
     hours = (now - last_ok).total_seconds() / 3600
     severity = "critical" if hours >= 72 else "high" if hours >= 24 else "warning"
     failing = any(s.last_polled_at and as_utc(s.last_polled_at) > last_ok for s in sources)
@@ -106,9 +81,6 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
                             "last_polled_at": as_utc(s.last_polled_at).isoformat() if s.last_polled_at else None,
                             "last_error": (s.last_error or "")[:200] or None} for s in sources]}
     started = last_ok.date()
-    if open_alert is not None:  # a flapping source: the same gap goes on
-        _update_gap(open_alert, severity, hours, details, now, notify)
-        return
     stmt = insert_for(session, Alert.__table__).values(
         country=country, kind="no_data", metric=metric, status="open", severity=severity,
         started_on=started, last_seen_on=now.date(), observed=0.0, expected=0.0, score=round(hours, 1),
@@ -129,11 +101,6 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
         if not dry_run:
             log.info("alert_reopened", country=country, alert_id=alert.id, kind="no_data", metric=metric,
                      notice=alert.notice)
-    _update_gap(alert, severity, hours, details, now, notify)
-
-
-def _update_gap(alert: Alert, severity: str, hours: float, details: dict, now: dt.datetime,
-                notify: dict[int, None]) -> None:
     before = alert.severity
     alert.last_seen_on = max(alert.last_seen_on, now.date())
     alert.severity = worse(alert.severity, severity)

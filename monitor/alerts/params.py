@@ -25,7 +25,6 @@ class AlertParams:
     lookback_days: int = 7       # recent days whose alarms are recorded (a late rollup still counts)
     cooldown_days: int = 3       # an event without an alarm for longer than this is over
     gap_hours: float = 6.0       # a source without a success for this long (and four polls) is a gap
-    gap_clear_hours: float = 1.0  # a gap is over once its sources succeed this long (and two polls) unbroken
 
 
 def spike_params(settings) -> AlertParams:
