@@ -123,6 +123,27 @@ def test_one_stopped_source_of_several_is_a_source_gap(db_session):
     assert "not being polled" in describe_alert(db_session, gap).body
 
 
+def test_a_gap_whose_sources_are_disabled_or_removed_is_resolved(db_session):
+    kept = make_source(db_session, country="DE", created_at=NOW - _hours(500), last_success_at=NOW - _hours(0.2))
+    stopped = make_source(db_session, country="DE", created_at=NOW - _hours(500), last_success_at=NOW - _hours(10),
+                          last_polled_at=NOW - _hours(10))
+    [source_gap] = check_gaps(db_session, "DE", NOW)
+    stopped.enabled = False  # the operator gave up on it: nothing is left to wait for
+    db_session.flush()
+    assert check_gaps(db_session, "DE", NOW + _hours(1)) == []
+    gap = db_session.get(Alert, source_gap)
+    assert (gap.status, gap.resolved_by, gap.details["ended"]) == ("resolved", "vigil", "no_enabled_source")
+    kept.last_success_at = NOW - _hours(10)  # now the last one is silent too: the country's gap
+    db_session.flush()
+    [country_gap] = check_gaps(db_session, "DE", NOW + _hours(1))
+    db_session.delete(kept)
+    db_session.flush()
+    assert check_gaps(db_session, "DE", NOW + _hours(2)) == []
+    assert db_session.get(Alert, country_gap).status == "resolved"
+    assert db_session.scalar(select(func.count()).select_from(Alert).where(
+        Alert.country == "DE", Alert.status != "resolved")) == 0
+
+
 def test_a_country_without_sources_raises_no_gap_alert(db_session):
     assert check_gaps(db_session, "PL", NOW) == []
     make_source(db_session, country="PL", created_at=NOW - _hours(1))  # new, never polled yet: grace

@@ -64,10 +64,15 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
 
 
 def _gap_over(alert: Alert, sources: list[Source]) -> bool:
-    """A gap is over when one of its sources (any, for the country's) succeeded after it began."""
+    """A gap is over when one of its sources (any, for the country's) succeeded after it began, or when none of
+    them is enabled any more: an operator disabled or removed them, and nothing is left to wait for (the alert's
+    details say so)."""
     since = dt.datetime.fromisoformat((alert.details or {}).get("last_success_at") or "1970-01-01T00:00:00+00:00")
     ids = [s["id"] for s in (alert.details or {}).get("sources", [])]
     watched = [s for s in sources if alert.metric == GAP_METRIC or s.id in ids]
+    if not watched:
+        alert.details = {**(alert.details or {}), "ended": "no_enabled_source"}
+        return True
     return any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched)
 
 
