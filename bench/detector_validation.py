@@ -1,0 +1,54 @@
+"""Validation-only study of detector settings: the shipped recipe refit per setting, scored on validation rows.
+
+Run: .venv/bin/python bench/detector_validation.py [--data ../shared/data] ['{"char_ngrams": [3, 5], "C": 1.0}' ...]
+
+Each JSON argument is a set of make_detector parameters ('{}' is the default). The detector is fitted on the
+fit rows of the shipped recipe's threshold split (seeds' train split, background corpus, ToxiGen, ISCA 2019-21
+but its latest 15%) and scored on the three validation sets that choose the threshold: ISCA's latest
+train-year slice, HateXplain's validation split and the seed validation slice. Test splits (ISCA 2022-23,
+HateXplain test, held-out seeds) are never read. Prints AUC and the best recall at precision >= 0.8 per set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from sklearn.metrics import roc_auc_score
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("settings", nargs="*", default=["{}"], help="make_detector parameters as JSON")
+    parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    args = parser.parse_args()
+
+    from classifiers.data import hatexplain_jewish, isca_temporal, rows_by_split, seed_rows, toxigen_rows
+    from classifiers.evaluation import recall_at_precision
+    from classifiers.training import _fit_detector, isca_validation_slice, recipe_rows, threshold_split
+
+    train_rows, _heldout = rows_by_split(seed_rows())
+    train_rows = recipe_rows(train_rows, toxigen=toxigen_rows(os.path.join(args.data, "toxigen_annotated")))
+    isca_train, _isca_test = isca_temporal(os.path.join(args.data, "isca_antisemitism_twitter"))
+    isca_fit, isca_val = isca_validation_slice(isca_train)
+    hx_val = hatexplain_jewish(os.path.join(args.data, "hatexplain_test_val"), "val")
+    fit, validation = threshold_split(train_rows, isca_fit, isca_val + hx_val)
+    sets = {"isca_val": isca_val, "hatexplain_val": hx_val,
+            "seed_val": [r for r in validation if r.get("source") == "seeds"]}
+    print(f"fit rows {len(fit)}; validation rows " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
+    for setting in args.settings:
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(setting).items()}
+        start = time.perf_counter()
+        detector = _fit_detector(fit, **params)
+        out = []
+        for name, rows in sets.items():
+            y = [r["antisemitic"] for r in rows]
+            scores = detector.predict_proba([r["text"] for r in rows])[:, 1]
+            out.append(f"{name} AUC {roc_auc_score(y, scores):.4f} R@P0.8 {recall_at_precision(y, scores):.4f}")
+        print(f"{setting}: " + "; ".join(out) + f" (fit {time.perf_counter() - start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
