@@ -19,7 +19,7 @@ def ingest(
     country: str = typer.Option(..., help="Country of rows that name none (ISO alpha-2)."),
     source: str = typer.Option(..., help="Source name to file the posts under."),
     classify: bool = typer.Option(True, help="Send new posts on to classification now (with --no-classify, a "
-                                  "running beat still classifies them within the hour)."),
+                                  "running beat classifies them about an hour after import: the stranded-post sweep)."),
 ) -> None:
     """Import a platform export or a researchers' data set; report stored, duplicate and rejected rows."""
     from monitor.imports import import_file
