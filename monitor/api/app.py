@@ -59,7 +59,8 @@ def create_app(settings: Settings, sessions: Callable[[], Session] | None = None
     app.state.sessions = sessions or session_factory(settings.sqlalchemy_url)
     app.state.limiter = RateLimiter(settings.api_rate_limit_per_minute, settings.rate_limit_redis_url)
     install_error_handlers(app)
-    for module in (health, trends, posts, alerts, labels, sources, subscribers, reports, reclassify, tokens):
+    app.include_router(health.router, prefix=API_PREFIX)  # no token, no input: none of the error responses
+    for module in (trends, posts, alerts, labels, sources, subscribers, reports, reclassify, tokens):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     install_dashboard(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
