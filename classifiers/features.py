@@ -121,6 +121,8 @@ class _PairColumns:
         out = np.empty(len(pairs), dtype=np.int64)
         out[known] = self.cols[at[known]]
         new = ~known
+        if not new.any():  # the usual case once warm: nothing to hash or insert
+            return out
         out[new] = [hash_column(f"{token_list[p >> 32]} {token_list[p & 0xFFFFFFFF]}", n_features)
                     for p in pairs[new].tolist()]
         self.keys = np.insert(self.keys, at[new], pairs[new])

@@ -264,39 +264,37 @@ class _RawWords(dict):
     def reset(self) -> None:
         self.clear()
         self.folded_ids: dict[str, int] = {}
-        # Entries made since the last sync, then appended to `arrays` (numpy arrays are never traversed by the
+        # Entries made since the last sync, then written into `_buffers` (numpy arrays are never traversed by the
         # garbage collector, and hold an int in 8 bytes).
         self._first: list[int] = []  # per raw word: its first unit and how many it has
         self._size: list[int] = []
         self._unit_folded: list[int] = []  # per unit: its folded word's id and its code
         self._unit_code: list[int] = []
         self._folded: list[str] = []  # the folded words by id
-        self._counts = [0, 0, 0]  # raw words, units, folded words, synced or not
-        self.arrays = (np.zeros(0, dtype=np.int64),) * 4 + (np.zeros(0, dtype=object),)
+        # The synced entries: arrays with room to spare, doubled when full, so that a sync copies only the new
+        # entries (a batch with one new word would otherwise copy arrays as long as the whole cache).
+        self._buffers = tuple(np.zeros(1024, dtype=t) for t in (np.int64,) * 4 + (object,))
+        self._synced = [0, 0, 0, 0, 0]
         self[_SEPARATOR] = self._add([(_SEPARATOR, 0)])  # raw word 0, folded word 0
 
     def _add(self, units: list[tuple[str, int]]) -> int:
-        counts = self._counts
-        self._first.append(counts[1])
+        self._first.append(self._synced[2] + len(self._unit_folded))  # the units made so far
         self._size.append(len(units))
         for folded, code in units:
             self._unit_folded.append(self.folded_id(folded))
             self._unit_code.append(code)
-        counts[0] += 1
-        counts[1] += len(units)
-        return counts[0] - 1
+        return self._synced[0] + len(self._first) - 1
 
     def folded_id(self, word: str) -> int:
         fid = self.folded_ids.get(word)
         if fid is None:
-            fid = self.folded_ids[word] = self._counts[2]
+            fid = self.folded_ids[word] = len(self.folded_ids)
             self._folded.append(word)
-            self._counts[2] += 1
         return fid
 
     @property
     def n_folded(self) -> int:
-        return self._counts[2]
+        return len(self.folded_ids)
 
     def __missing__(self, raw: str) -> int:
         text = fold_case(raw)
@@ -313,14 +311,22 @@ class _RawWords(dict):
 
     def sync(self) -> tuple[np.ndarray, ...]:
         """(first unit, unit count) of each raw word, (folded id, code) of each unit, and the folded words by id,
-        as arrays holding every entry made so far."""
-        if self._first or self._folded:
-            pending = (self._first, self._size, self._unit_folded, self._unit_code, self._folded)
-            self.arrays = tuple(np.concatenate([array, np.array(new, dtype=array.dtype)])
-                                for array, new in zip(self.arrays, pending, strict=True))
-            for new in pending:
-                new.clear()
-        return self.arrays
+        as arrays (views) holding every entry made so far."""
+        pending = (self._first, self._size, self._unit_folded, self._unit_code, self._folded)
+        buffers = list(self._buffers)
+        for i, new in enumerate(pending):
+            if not new:
+                continue
+            start, stop = self._synced[i], self._synced[i] + len(new)
+            if stop > len(buffers[i]):
+                grown = np.zeros(max(2 * len(buffers[i]), stop), dtype=buffers[i].dtype)
+                grown[:start] = buffers[i][:start]
+                buffers[i] = grown
+            buffers[i][start:stop] = new
+            self._synced[i] = stop
+            new.clear()
+        self._buffers = tuple(buffers)
+        return tuple(b[:n] for b, n in zip(buffers, self._synced, strict=True))
 
 
 _RAW = _RawWords()
