@@ -272,3 +272,11 @@ def test_checks_of_one_country_take_turns(pg_engine):
         first.commit()  # the first check ends: the next takes its turn
         lock_country(second, "AM")
         second.rollback()
+        # Both checks take it: while one holds the country, the other waits (here: times out) before reading.
+        lock_country(first, "AM")
+        for check in (lambda: check_spikes(second, "AM", _day(28), PARAMS), lambda: check_gaps(second, "AM")):
+            second.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                check()
+            second.rollback()
+        first.rollback()

@@ -197,15 +197,25 @@ def test_explainable_grams_are_the_word_hashers_grams_without_stopword_only_ones
         assert explainable_grams(text) == expected, text
 
 
-def test_predict_restores_the_garbage_collector(tiny_model):
+def test_predict_pauses_the_garbage_collector_and_restores_it(tiny_model, monkeypatch):
     import gc
 
+    from classifiers import model as model_module
+
+    seen = []
+    real = model_module.normalize_batch
+
+    def normalize_batch(texts):
+        seen.append(gc.isenabled())
+        return real(texts)
+
+    monkeypatch.setattr(model_module, "normalize_batch", normalize_batch)
     assert gc.isenabled()
     tiny_model.predict(["the jews run the banks", "nice weather today"])
-    assert gc.isenabled()
+    assert seen == [False] and gc.isenabled()  # paused while predicting, then on again
     gc.disable()
     try:
         tiny_model.predict(["the jews run the banks"])
-        assert not gc.isenabled()
+        assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()

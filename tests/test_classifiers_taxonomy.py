@@ -147,6 +147,9 @@ def test_tag_batch_by_hit_arrays_equals_matching_each_text():
     assert sum(map(bool, expected)) > 500  # the texts do name triggers
     assert tag_batch(batch, TAX, dates) == expected
     assert tag_batch(list(batch), TAX) == _tag_each(batch, TAX, [None] * len(texts))
+    # A dated trigger matched by a phrase (the regex path): tagged only on the dates it is active.
+    on = [dt.date(2019, 1, 1), dt.date(2023, 10, 8)]
+    assert tag_batch(normalize_batch(["remember october 7"] * 2), TAX, on) == [[], ["gaza_war"]]
 
 
 def test_a_term_that_no_word_starts_is_checked_in_every_text():
