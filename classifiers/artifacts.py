@@ -44,11 +44,16 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
 
 
+# What each flag step of the detector's features marks, for the card.
+FLAG_TEXT = {"slur": "posts holding a slur for Jews", "target": "posts naming no Jewish/Israeli target"}
+
+
 def detector_settings(model: Model) -> dict:
-    """The detector's feature and regularisation settings, as the card reports them."""
-    union = model.detector.named_steps["features"]
-    char = dict(union.transformer_list)["char"].named_steps["hash"]
-    return {"word_ngrams": [1, 2], "char_ngrams": list(char.ngram_range), "C": model.detector.named_steps["clf"].C}
+    """The detector's settings the card describes: char n-gram range, flag steps (those after the n-grams) and C."""
+    steps = dict(model.detector.named_steps["features"].transformer_list)
+    return {"char_ngrams": list(steps["char"].named_steps["hash"].ngram_range),
+            "flags": [name for name in steps if name not in ("word", "char")],
+            "C": model.detector.named_steps["clf"].C}
 
 
 def save_model(model: Model, out: str | Path, *, training_data: list[dict], scores: dict, protocol: str,
@@ -153,14 +158,17 @@ def _reviews_lines(reviews: dict) -> list[str]:
     return lines
 
 
-def _char_ngrams(card: dict) -> str:
-    low, high = card.get("detector", {}).get("char_ngrams", (2, 5))  # cards before this field: 2-5
-    return f"{low}-{high}"
-
-
-def _regularisation(card: dict) -> str:
-    c = card.get("detector", {}).get("C")
-    return f" (C={c})" if c is not None else ""
+def _detector_text(card: dict) -> str:
+    """The card's sentence on features and regression, from its `detector` settings (cards before them say less)."""
+    settings = card.get("detector")
+    if settings is None:
+        return ("hashed TF-IDF of word 1-2-grams and char n-grams, with flags (settings not recorded in this card) "
+                "-> class-balanced logistic regression on the n-grams, ")
+    low, high = settings["char_ngrams"]
+    flags = " and for ".join(FLAG_TEXT.get(f, f) for f in settings["flags"])
+    return (f"hashed TF-IDF of word 1-2-grams and char_wb {low}-{high}-grams"
+            + (f", plus flags for {flags}" if flags else "")
+            + f" -> class-balanced logistic regression on the n-grams (C={settings['C']}), ")
 
 
 def _prf(scores: dict) -> str:
@@ -173,11 +181,8 @@ def render_card(card: dict) -> str:
         f"# Vigil antisemitism classifier {card['version']}", "",
         f"Created {card['created']}. Threshold {card['threshold']:.4f} (chosen for best F1 on validation "
         "rows, never on test rows). Covered languages: " + ", ".join(card["languages"]) + ".", "",
-        "Pipeline: normalisation (NFKC, casefold, URL/@mention placeholders, obfuscation folding) -> hashed "
-        f"TF-IDF of word 1-2-grams and char_wb {_char_ngrams(card)}-grams, plus flags for posts holding a slur for Jews and for "
-        "posts naming no Jewish/Israeli target -> class-balanced logistic regression on the n-grams"
-        f"{_regularisation(card)}, "
-        "Platt-calibrated on its out-of-fold score and the flags (classifiers/calibration.py). "
+        "Pipeline: normalisation (NFKC, casefold, URL/@mention placeholders, obfuscation folding) -> "
+        + _detector_text(card) + "Platt-calibrated on its out-of-fold score and the flags (classifiers/calibration.py). "
         "Categories come from a second pipeline trained on the project's seed examples. Triggers come "
         "from `classifiers/triggers.yaml` at prediction time, plus a learned per-trigger logistic regression "
         "(classifiers/trigger_learner.py) for triggers with enough labelled seed rows; a learned trigger is "

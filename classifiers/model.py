@@ -82,8 +82,8 @@ def make_detector(C: float = 1.0, word_bits: int = 18, char_bits: int = 18, cv: 
     validation split, a seed slice; `bench/detector_validation.py`), against 2-5-grams and C=0.5: at 03f9287,
     AUC 0.7912 / 0.9545 / 0.9501 against 0.7871 / 0.9523 / 0.9481, HateXplain-val recall at precision 0.8
     0.7232 against 0.6554; with the seeds and slur list of 67ebe59, 0.7874 / 0.9692 / 0.9392 against
-    0.7825 / 0.9669 / 0.9405, recall 0.8475 against 0.7966. Without the 2-grams a post has a quarter fewer
-    char columns, which made the char step about a third faster.
+    0.7825 / 0.9669 / 0.9405, recall 0.8475 against 0.7966. Without the 2-grams a post also has fewer char
+    columns, so the char step costs less (bench/classify_speed.py measures the whole predict).
     """
     return Pipeline([
         ("normalize", TextNormalizer()),

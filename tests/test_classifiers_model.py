@@ -73,8 +73,12 @@ def test_round_trip(model_dir, tiny_model):
     assert card["threshold"] == tiny_model.threshold and (model_dir / "MODEL_CARD.md").is_file()
     loaded = load_model(model_dir)
     assert loaded.version == "test-1"
-    assert card["detector"] == {"word_ngrams": [1, 2], "char_ngrams": [3, 5], "C": 1.0}
-    assert "char_wb 3-5-grams" in (model_dir / "MODEL_CARD.md").read_text()
+    assert card["detector"] == {"char_ngrams": [3, 5], "flags": ["slur", "target"], "C": 1.0}
+    text = (model_dir / "MODEL_CARD.md").read_text()
+    assert ("char_wb 3-5-grams, plus flags for posts holding a slur for Jews and for posts naming no "
+            "Jewish/Israeli target -> class-balanced logistic regression on the n-grams (C=1.0)") in text
+    older = artifacts.render_card({k: v for k, v in card.items() if k != "detector"})  # a card before the field
+    assert "settings not recorded in this card" in older and "slur" not in older
     assert loaded.predict(["the jews control the media"])[0].score == tiny_model.predict(["the jews control the media"])[0].score
 
 
