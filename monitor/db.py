@@ -51,13 +51,15 @@ def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC datetime: SQLite hands back naive ones, and everything stored is UTC."""
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+
+
 def db_now(session: Session) -> dt.datetime:
     """The database server's clock (UTC): one clock for the times that workers on different machines write and
     compare, such as delivery claims and their timeout. (On PostgreSQL, the transaction's start.)"""
-    now = session.scalar(select(func.now(type_=DateTime(timezone=True))))
-    if isinstance(now, str):  # SQLite hands CURRENT_TIMESTAMP back as text
-        now = dt.datetime.fromisoformat(now)
-    return now.replace(tzinfo=dt.timezone.utc) if now.tzinfo is None else now.astimezone(dt.timezone.utc)
+    return as_utc(session.scalar(select(func.now(type_=DateTime(timezone=True)))))
 
 
 def insert_for(session: Session, table):

@@ -41,9 +41,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.alerts import AlertText, describe_alert
-from monitor.alerts.series import as_utc
 from monitor.config import Settings
-from monitor.db import insert_for
+from monitor.db import as_utc, insert_for
 from monitor.models import Alert, Delivery, Subscriber
 from monitor.spikes import SEVERITIES
 

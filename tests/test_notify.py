@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from monitor.alerts import resolve
-from monitor.alerts.states import announce, reopen
+from monitor.alerts.states import note_escalation, reopen
 from monitor.config import Settings
 from monitor.models import Alert, Delivery, Subscriber
 from monitor.notify import (
@@ -190,8 +190,8 @@ def test_subscribers_choose_countries_and_min_severity(db_session, smtp):
 
 def _escalate(session, alert: Alert, severity: str) -> None:
     """What a check does when the alert's severity rises."""
-    alert.severity = severity
-    announce(alert, "escalated")
+    before, alert.severity = alert.severity, severity
+    assert note_escalation(alert, before, {})
     session.flush()
 
 
@@ -222,7 +222,7 @@ def test_a_reopened_alert_is_delivered_again_to_everyone_as_its_next_notice(db_s
     deliver_alert(db_session, alert.id, _settings(port))
     assert len(inbox.messages) == 2 and len(hook.requests) == 1
     resolve(db_session, alert.id, "david")
-    reopen(alert)  # a check saw it rise again
+    reopen(alert, {})  # a check saw it rise again
     db_session.flush()
     assert undelivered_alerts(db_session, "AM", _settings(port), _now()) == [alert.id]  # so would beat's resend
     assert deliver_alert(db_session, alert.id, _settings(port)) == {"sent": 3, "failed": 0, "pending": 0}
@@ -243,7 +243,7 @@ def test_a_reopened_alert_whose_channel_gave_up_tells_the_admin_again(db_session
     for _ in range(2):  # the second round tells the admin of the webhook given up in the first
         deliver_alert(db_session, alert.id, settings)
     resolve(db_session, alert.id, "david")
-    reopen(alert)
+    reopen(alert, {})
     db_session.flush()
     for _ in range(3):
         deliver_alert(db_session, alert.id, settings)

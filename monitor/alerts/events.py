@@ -15,13 +15,12 @@ from monitor.alerts.params import METRIC, SYSTEM, AlertParams
 from monitor.alerts.series import (
     DAY,
     HOUR,
-    as_utc,
     daily_series,
     day_start,
     hourly_series,
 )
 from monitor.alerts.states import lock_country, note_escalation, reopen, set_resolved
-from monitor.db import insert_for
+from monitor.db import as_utc, insert_for
 from monitor.models import Alert, utcnow
 from monitor.spikes import Detection, default_detector, phases_for, worse
 
@@ -132,8 +131,7 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
     if alert.status == "resolved" and (day > alert.last_seen_on or (
             hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
         # Resolved while it still grows: the same event, open again, and announced again to everyone.
-        reopen(alert)
-        notify[alert.id] = None
+        reopen(alert, notify)
         if not dry_run:
             log.info("alert_reopened", country=country, alert_id=alert.id, metric=metric, notice=alert.notice,
                      day=day.isoformat())

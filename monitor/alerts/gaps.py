@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
-from monitor.alerts.series import as_utc
 from monitor.alerts.states import lock_country, note_escalation, reopen, set_resolved
-from monitor.db import insert_for
+from monitor.db import as_utc, insert_for
 from monitor.models import Alert, Rollup, Source, utcnow
 from monitor.rollups import ALL
 from monitor.spikes import worse
@@ -56,24 +55,25 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
     notify: dict[int, None] = {}
     for alert in session.scalars(select(Alert).where(
             Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))):
-        if _gap_over(alert, sources):
+        if (ended := _gap_over(alert, sources)) is not None:
             set_resolved(alert, SYSTEM)
+            if ended != "recovered":
+                alert.details = {**(alert.details or {}), "ended": ended}
     for metric, (last_ok, srcs) in gaps.items():
         _record_gap(session, country, metric, last_ok, srcs, now, notify, dry_run)
     return list(notify)
 
 
-def _gap_over(alert: Alert, sources: list[Source]) -> bool:
-    """A gap is over when one of its sources (any, for the country's) succeeded after it began, or when none of
-    them is enabled any more: an operator disabled or removed them, and nothing is left to wait for (the alert's
-    details say so)."""
+def _gap_over(alert: Alert, sources: list[Source]) -> str | None:
+    """Why a gap is over, or None: "recovered" when one of its sources (any, for the country's) succeeded after it
+    began, "no_enabled_source" when none of them is enabled any more (an operator disabled or removed them, and
+    nothing is left to wait for)."""
     since = dt.datetime.fromisoformat((alert.details or {}).get("last_success_at") or "1970-01-01T00:00:00+00:00")
     ids = [s["id"] for s in (alert.details or {}).get("sources", [])]
     watched = [s for s in sources if alert.metric == GAP_METRIC or s.id in ids]
     if not watched:
-        alert.details = {**(alert.details or {}), "ended": "no_enabled_source"}
-        return True
-    return any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched)
+        return "no_enabled_source"
+    return "recovered" if any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched) else None
 
 
 def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetime, sources: list[Source],
@@ -101,8 +101,7 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
     alert = session.scalar(select(Alert).where(
         Alert.country == country, Alert.kind == "no_data", Alert.metric == metric, Alert.started_on == started))
     if alert.status == "resolved" and alert.resolved_by == SYSTEM:  # the same gap again, announced again
-        reopen(alert)
-        notify[alert.id] = None
+        reopen(alert, notify)
         if not dry_run:
             log.info("alert_reopened", country=country, alert_id=alert.id, kind="no_data", metric=metric,
                      notice=alert.notice)
@@ -110,7 +109,9 @@ def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetim
     alert.last_seen_on = max(alert.last_seen_on, now.date())
     alert.severity = worse(alert.severity, severity)
     alert.score, alert.details, alert.updated_at = max(alert.score, round(hours, 1)), details, now
-    note_escalation(alert, before, notify)
+    if note_escalation(alert, before, notify) and not dry_run:
+        log.info("alert_escalated", country=country, alert_id=alert.id, kind="no_data", metric=metric,
+                 severity=alert.severity)
 
 
 # --- states -------------------------------------------------------------------------------------

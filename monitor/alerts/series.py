@@ -8,6 +8,7 @@ from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.params import METRIC, AlertParams
+from monitor.db import as_utc
 from monitor.models import Classification, Post, Rollup
 from monitor.rollups import ALL
 
@@ -15,11 +16,6 @@ HOUR = dt.timedelta(hours=1)
 
 
 DAY = dt.timedelta(days=1)
-
-
-def as_utc(t: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t
 
 
 def day_start(day: dt.date) -> dt.datetime:

@@ -33,10 +33,11 @@ def announce(alert: Alert, why: str) -> None:
     alert.updated_at = utcnow()
 
 
-def reopen(alert: Alert) -> None:
-    """resolved -> open: the event goes on after all, and is announced again."""
+def reopen(alert: Alert, notify: dict[int, None]) -> None:
+    """resolved -> open: the event goes on after all, and is announced again (to be delivered: `notify`)."""
     alert.status, alert.resolved_at, alert.resolved_by = "open", None, None
     announce(alert, "reopened")
+    notify[alert.id] = None
 
 
 def note_escalation(alert: Alert, severity_before: str, notify: dict[int, None]) -> bool:
