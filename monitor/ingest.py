@@ -13,7 +13,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from monitor.countries import CountryError, validate_country
-from monitor.db import insert_for
+from monitor.db import as_utc, insert_for
 from monitor.language import resolve_language
 from monitor.models import Classification, IngestError, Post, Source
 from monitor.privacy import content_hash, pseudonymise
@@ -69,9 +69,7 @@ def normalise_post(raw: RawPost, source: Source, opts: IngestOptions, now: dt.da
         country = validate_country(raw.country) if raw.country else source.country
     except CountryError as exc:
         raise ValueError(str(exc)) from None
-    published = raw.published_at or now
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=dt.timezone.utc)
+    published = as_utc(raw.published_at or now)  # a time without a zone is taken as UTC
     return {
         "source_id": source.id,
         "external_id": external_id,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.config import Settings
-from monitor.db import insert_for
+from monitor.db import as_utc, insert_for
 from monitor.models import ReportRun, Subscriber
 from monitor.reports import render_all, write_report
 from monitor.reports.mail import report_message
@@ -97,11 +97,6 @@ def subscriber_scope(subscriber_id: int) -> str:
     return f"{SUBSCRIBER_SCOPE}{subscriber_id}"
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; every stored one is UTC.
-    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
-
 @dataclass(frozen=True)
 class Claim:
     """A run claimed for one attempt; the attempt number is the token the worker must still hold."""
@@ -150,8 +145,8 @@ def _claimable(run: tuple | None, now: dt.datetime, settings: Settings) -> bool:
         return True
     status, started_at, next_attempt_at = run
     if status == "error":
-        return next_attempt_at is not None and _utc(next_attempt_at) <= now
-    return status == "working" and _utc(started_at) < now - dt.timedelta(seconds=settings.report_stale_s)
+        return next_attempt_at is not None and as_utc(next_attempt_at) <= now
+    return status == "working" and as_utc(started_at) < now - dt.timedelta(seconds=settings.report_stale_s)
 
 
 def claim_due_reports(session: Session, now: dt.datetime, settings: Settings) -> list[Claim]:
@@ -272,7 +267,7 @@ def alert_overdue_runs(session: Session, now: dt.datetime, settings: Settings, s
     for run in runs:
         note = AlertText(
             f"[Vigil admin] weekly report {run.iso_week} for {run.scope} is overdue",
-            f"Report run #{run.id} ({run.scope}, {run.iso_week}) was due at {_utc(run.due_at):%Y-%m-%d %H:%M} UTC "
+            f"Report run #{run.id} ({run.scope}, {run.iso_week}) was due at {as_utc(run.due_at):%Y-%m-%d %H:%M} UTC "
             f"and is still {run.status!r} after {run.attempts} attempt(s). Last error: {run.error or 'none'}.\n"
             f"A run left in 'sending' may or may not have reached the subscriber: check the mail log, then "
             f"`vigil report resend {run.id}` if it did not.",

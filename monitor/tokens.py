@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.countries import validate_country
+from monitor.db import as_utc
 from monitor.models import ApiToken
 
 ROLES = ("viewer", "analyst", "admin")  # each role may do what the ones before it may
@@ -57,9 +58,7 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
         return None
     now = dt.datetime.now(dt.timezone.utc)
     last = token.last_used_at
-    if last is not None and last.tzinfo is None:  # SQLite hands back naive datetimes; all are UTC
-        last = last.replace(tzinfo=dt.timezone.utc)
-    if last is None or now - last > dt.timedelta(minutes=1):
+    if last is None or now - as_utc(last) > dt.timedelta(minutes=1):
         token.last_used_at = now  # at most once a minute: reads stay (nearly) read-only
     return token
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from monitor.api.deps import Admin, Db, Principal, Viewer, audit
 from monitor.api.errors import ApiError, forbidden, not_found
+from monitor.db import as_utc
 from monitor.models import Source
 from monitor.sources.registry import add_source
 
@@ -53,10 +54,6 @@ class SourcePatch(BaseModel):
     poll_interval_s: int | None = Field(default=None, ge=30, le=7 * 86400)
 
 
-def _utc(t: dt.datetime | None) -> dt.datetime | None:
-    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
-
-
 def health(source: Source, now: dt.datetime) -> str:
     """ok, failing (its last polls failed), stale (no success for long), never_polled, or disabled."""
     if not source.enabled:
@@ -66,8 +63,8 @@ def health(source: Source, now: dt.datetime) -> str:
     if source.consecutive_failures:
         return "failing"
     limit = max(STALE_AFTER, 4 * dt.timedelta(seconds=source.poll_interval_s))
-    ok = _utc(source.last_success_at)
-    return "stale" if ok is None or now - ok > limit else "ok"
+    ok = source.last_success_at
+    return "stale" if ok is None or now - as_utc(ok) > limit else "ok"
 
 
 def source_out(source: Source, principal: Principal, now: dt.datetime) -> SourceOut:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from monitor.api.deps import Db, Viewer
 from monitor.api.errors import ApiError
+from monitor.db import as_utc
 from monitor.models import Classification, Post, Rollup, Source
 from monitor.rollups import ALL, count_cells
 
@@ -102,8 +103,7 @@ def filtered_trend_points(session: Session, country: str, start: dt.date, end: d
     rows: dict[dt.date, list] = defaultdict(list)
     days: dict[dt.date, set[dt.date]] = defaultdict(set)
     for r in session.execute(query):
-        published = r.published_at if r.published_at.tzinfo else r.published_at.replace(tzinfo=dt.timezone.utc)
-        day = published.astimezone(dt.timezone.utc).date()
+        day = as_utc(r.published_at).date()
         rows[_period(day, resolution)].append((r.antisemitic, r.category, r.triggers))
         days[_period(day, resolution)].add(day)
     points = []

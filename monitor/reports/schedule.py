@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
+from monitor.db import as_utc
 from monitor.reports.weeks import iso_week_of
 
 log = structlog.get_logger(__name__)
@@ -51,8 +52,8 @@ def due_reports(
     Looking back more than the current week lets a beat outage across a week boundary be caught up.
     """
     zone = zone_of(timezone)
-    if since is not None and since.tzinfo is None:  # SQLite returns naive UTC datetimes
-        since = since.replace(tzinfo=UTC)
+    if since is not None:
+        since = as_utc(since)
     today = now.astimezone(zone).date()
     monday = today - dt.timedelta(days=today.weekday())
     found = []

@@ -30,6 +30,7 @@ from urllib.request import url2pathname
 import pycountry
 import structlog
 
+from monitor.db import as_utc
 from monitor.language import normalise_code
 from monitor.sources import FetchError, FetchResult, FetchState, RawPost, RowError
 
@@ -197,8 +198,7 @@ def _to_post(record: dict[str, Any], location: str, raw: str) -> RawPost | RowEr
 def _timestamp(value: str | None) -> dt.datetime | None:
     if not value:
         return None
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
+    return as_utc(dt.datetime.fromisoformat(value))
 
 
 def _country(value: str) -> str | None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import structlog
 
+from monitor.db import as_utc
 from monitor.language import normalise_code
 from monitor.sources import FetchError, FetchResult, FetchState, RawPost, RowError
 from monitor.sources.html import html_to_text
@@ -134,7 +135,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
-    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
+    return as_utc(parsed)
 
 
 def _newer(a: str, b: str) -> bool:

@@ -14,6 +14,7 @@ import feedparser
 import httpx
 import structlog
 
+from monitor.db import as_utc
 from monitor.language import normalise_code
 from monitor.sources import FetchError, FetchResult, FetchState, RawPost, RowError
 from monitor.sources.html import html_to_text
@@ -143,7 +144,7 @@ def _parse_cursor(cursor: str | None) -> dt.datetime | None:
         # A cursor we cannot read only costs re-reading the feed; storage is idempotent.
         log.warning("rss.bad_cursor", cursor=cursor[:64])
         return None
-    return since.replace(tzinfo=dt.timezone.utc) if since and since.tzinfo is None else since
+    return as_utc(since) if since else None
 
 
 def _entry_text(title: str, body: str) -> str:
