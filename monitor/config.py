@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
-    broker_url: str = "memory://"
+    broker_url: str = "memory://localhost/"
     result_backend: str = "cache+memory://"
     pseudonym_key: SecretStr | None = None
     model_dir: Path | None = None

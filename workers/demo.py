@@ -30,7 +30,7 @@ class DemoResult:
 def demo_settings(base: Settings) -> Settings:
     """The demo's own embedded settings under <data dir>/demo, whatever the environment configures."""
     root = base.data_dir / "demo"
-    return base.model_copy(update={"data_dir": root, "database_url": None, "broker_url": "memory://",
+    return base.model_copy(update={"data_dir": root, "database_url": None, "broker_url": "memory://localhost/",
                                    "result_backend": "cache+memory://", "pseudonym_key": None})
 
 
