@@ -32,8 +32,8 @@ import json
 import smtplib
 import time
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 from email.message import EmailMessage
+from typing import NamedTuple
 
 import httpx
 import structlog
@@ -147,9 +147,11 @@ def undelivered_alerts(session: Session, country: str, settings: Settings, now: 
     limit = settings.notify_attempts
     out = []
     subscribers = active_subscribers(session)  # once for all the country's alerts
-    for alert in session.scalars(select(Alert).where(Alert.country == country,
-                                                     Alert.status.in_(("open", "acknowledged")))):
-        state = _notice_state(session, alert, settings, subscribers)
+    alerts = list(session.scalars(select(Alert).where(Alert.country == country,
+                                                      Alert.status.in_(("open", "acknowledged")))))
+    tallies = _tally(session, {alert.id: alert.notice for alert in alerts})
+    for alert in alerts:
+        state = _notice_state(alert, tallies[alert.id], settings, subscribers)
         pairs = [ch.pair for ch in state.channels] + ([state.admin] if state.admin else [])
         if any(pair.forgotten(limit, stale) for pair in pairs):
             out.append(alert.id)
@@ -193,15 +195,23 @@ class _Pair:
         return self.last_at is None or as_utc(self.last_at) < stale
 
 
-def _tally(session: Session, alert_id: int, notice: int) -> dict[tuple[int | None, str], _Pair]:
-    """The attempts of each (subscriber, channel) of one notice of an alert."""
-    pairs: dict[tuple[int | None, str], _Pair] = {}
-    for sub_id, channel, status, n, last, last_at in session.execute(
-            select(Delivery.subscriber_id, Delivery.channel, Delivery.status, func.count(), func.max(Delivery.attempt),
-                   func.max(Delivery.created_at))
-            .where(Delivery.alert_id == alert_id, Delivery.notice == notice)
-            .group_by(Delivery.subscriber_id, Delivery.channel, Delivery.status)):
-        pair = pairs.setdefault((sub_id, channel), _Pair())
+Tally = dict[tuple[int | None, str], _Pair]
+
+
+def _tally(session: Session, notices: dict[int, int]) -> dict[int, Tally]:
+    """For each alert id in `notices` (id -> its current notice), the attempts of each (subscriber, channel) of
+    that notice; one query for them all."""
+    tallies: dict[int, Tally] = {alert_id: {} for alert_id in notices}
+    if not notices:
+        return tallies
+    for alert_id, notice, sub_id, channel, status, n, last, last_at in session.execute(
+            select(Delivery.alert_id, Delivery.notice, Delivery.subscriber_id, Delivery.channel, Delivery.status,
+                   func.count(), func.max(Delivery.attempt), func.max(Delivery.created_at))
+            .where(Delivery.alert_id.in_(list(notices)))
+            .group_by(Delivery.alert_id, Delivery.notice, Delivery.subscriber_id, Delivery.channel, Delivery.status)):
+        if notice != notices[alert_id]:
+            continue  # an earlier notice's attempts: that notice is over
+        pair = tallies[alert_id].setdefault((sub_id, channel), _Pair())
         pair.last = max(pair.last, last)
         pair.last_at = last_at if pair.last_at is None else max(pair.last_at, last_at)
         if status == "sent":
@@ -210,7 +220,7 @@ def _tally(session: Session, alert_id: int, notice: int) -> dict[tuple[int | Non
             pair.sending = True
         else:
             pair.failed += n
-    return pairs
+    return tallies
 
 
 class _Channel(NamedTuple):
@@ -233,9 +243,8 @@ class _NoticeState:
     admin: _Pair | None
 
 
-def _notice_state(session: Session, alert: Alert, settings: Settings,
-                  subscribers: list[Subscriber]) -> _NoticeState:
-    pairs = _tally(session, alert.id, alert.notice)
+def _notice_state(alert: Alert, pairs: Tally, settings: Settings, subscribers: list[Subscriber]) -> _NoticeState:
+    """The state of the alert's current notice, from its attempts (`_tally`) and the active subscribers."""
     channels = [_Channel(sub.id, channel, to, fmt, pairs.get((sub.id, channel), _Pair()))
                 for sub in recipients(alert, subscribers) for channel, to, fmt in _channels(sub)]
     given_up = [ch for ch in channels if not ch.pair.sent and ch.pair.failed >= settings.notify_attempts]
@@ -251,7 +260,8 @@ def pending_deliveries(session: Session, alert_id: int, settings: Settings) -> l
     alert = session.get(Alert, alert_id)
     if alert is None:
         return []
-    state = _notice_state(session, alert, settings, active_subscribers(session))
+    state = _notice_state(alert, _tally(session, {alert.id: alert.notice})[alert.id], settings,
+                          active_subscribers(session))
     limit = settings.notify_attempts
     todo = [ch for ch in state.channels if ch.pair.pending(limit)]
     out: list[Outgoing] = []

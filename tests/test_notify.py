@@ -269,6 +269,10 @@ def test_undelivered_alerts_are_those_no_round_has_in_hand(db_session, smtp, web
     deliver_alert(db_session, alert.id, _settings(port))
     assert undelivered_alerts(db_session, "AM", settings, _now()) == []  # the next run sends nothing on
     assert [m[1] for m in inbox.messages] == [["all@example.org"]]
+    second = _alert(db_session, metric="trigger:y")  # each alert of the country answers for itself
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == [second.id]
+    deliver_alert(db_session, second.id, _settings(port))
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == []
     alert.status = "acknowledged"
     _escalate(db_session, alert, "high")  # its next notice: tried for nobody yet
     assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]
@@ -278,10 +282,10 @@ def test_undelivered_alerts_are_those_no_round_has_in_hand(db_session, smtp, web
     assert undelivered_alerts(db_session, "AM", settings, _now() + late) == [alert.id]  # unless that retry was lost
     everyone.webhook_url = url
     db_session.flush()
-    assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id]  # a channel never tried
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == [alert.id, second.id]  # a channel never tried
     alert.status = "resolved"
     db_session.flush()
-    assert undelivered_alerts(db_session, "AM", settings, _now()) == []
+    assert undelivered_alerts(db_session, "AM", settings, _now()) == [second.id]
 
 
 def _now() -> dt.datetime:
