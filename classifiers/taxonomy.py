@@ -96,15 +96,9 @@ class Taxonomy:
         return [t.id for t in self.triggers]
 
     @functools.cached_property
-    def checked_without_hits(self) -> frozenset[int]:
-        """Indexes of the triggers that may match a text none of whose words hits their first group."""
-        return frozenset(ti for ti, t in enumerate(self.triggers) if not t.keys or "" in t.keys[0].phrase_keys)
-
-    @functools.cached_property
     def _any_key(self) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
         """Every group's exact words, and its word starts and phrase keys by their first character: a token
-        matching none has no hit that matters (a group with the "" phrase key is checked whatever its tokens, see
-        checked_without_hits)."""
+        matching none has no hit that matters (a group with the "" phrase key is checked whatever its tokens)."""
         keys = [k for t in self.triggers for k in t.keys]
         starts: dict[str, tuple[str, ...]] = {}
         for p in sorted({p for k in keys for p in (*k.prefixes, *k.phrase_keys) if p}):
@@ -181,8 +175,12 @@ def _date(value, where: str) -> dt.date | None:
 
 def parse_taxonomy(data: dict) -> Taxonomy:
     """Build a Taxonomy from the parsed YAML mapping, raising ValueError with the trigger id on mistakes."""
+    if not isinstance(data, dict) or not isinstance(data.get("triggers") or [], list):
+        raise ValueError("the taxonomy must be a mapping with a `triggers` list")
     triggers, seen = [], set()
-    for entry in data.get("triggers") or []:
+    for n, entry in enumerate(data.get("triggers") or []):
+        if not isinstance(entry, dict):
+            raise ValueError(f"triggers[{n}] must be a mapping with an `id`, not {type(entry).__name__}")
         tid = entry.get("id")
         if not tid or tid in seen:
             raise ValueError(f"trigger id missing or repeated: {tid!r}")
@@ -191,7 +189,8 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         if entry.get("terms"):
             term_lists.append(_terms_of(entry["terms"], tid))
         for i, group in enumerate(entry.get("requires_all") or []):
-            term_lists.append(_terms_of(group.get("terms", group), f"{tid}.requires_all[{i}]"))
+            block = group.get("terms", group) if isinstance(group, dict) else group  # {terms: ...}, {en: [...]}, [...]
+            term_lists.append(_terms_of(block, f"{tid}.requires_all[{i}]"))
         groups = [compile_terms(terms) for terms in term_lists]
         if not groups:
             raise ValueError(f"{tid}: needs `terms` or `requires_all`")
@@ -224,30 +223,13 @@ def tag_normalized(normalized: str, taxonomy: Taxonomy, on_date: dt.date | None 
 
 def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
               dates: Sequence[dt.date | None] | None = None) -> list[list[str]]:
-    """Trigger ids of each normalised text; each distinct word of the batch is looked up once per process, and a
-    group's regex runs only where a phrase might match (the same result as running every group's regex)."""
+    """Trigger ids of each normalised text, in taxonomy order; the same as running every group's regex on every
+    text (`Trigger.matches`), but each distinct word of the batch is looked up once per process, each text's best
+    hit per group goes into one (texts, groups) array, and a group's regex runs only where a phrase may match."""
     texts = split_texts(texts)
     word_hits = list(map(taxonomy._word_hits.get, texts.words))  # None where not cached yet
     for i in [i for i, h in enumerate(word_hits) if h is None]:
         word_hits[i] = taxonomy.word_hits(texts.words[i])
-    if not taxonomy.checked_without_hits:
-        return _tag_by_hits(texts, word_hits, taxonomy, dates)
-    with_hits = np.flatnonzero(np.fromiter(map(bool, word_hits), dtype=bool, count=len(word_hits))[texts.ids])
-    hits: list[dict[tuple[int, int], int]] = [{} for _ in texts]
-    for doc, word in zip(texts.doc[with_hits].tolist(), texts.ids[with_hits].tolist(), strict=True):
-        doc_hits = hits[doc]
-        for key, h in word_hits[word]:
-            if h > doc_hits.get(key, 0):
-                doc_hits[key] = h
-    return [_matching(text, text_hits, taxonomy, dates[i] if dates is not None else None)
-            for i, (text, text_hits) in enumerate(zip(texts, hits, strict=True))]
-
-
-def _tag_by_hits(texts: SplitTexts, word_hits: list[tuple], taxonomy: Taxonomy,
-                 dates: Sequence[dt.date | None] | None) -> list[list[str]]:
-    """`tag_batch` when every trigger needs a hit in its first group (no checked_without_hits): each text's best
-    hit per group in one (texts, groups) array, then `_matching`'s test for all texts at once; the regexes run
-    only for the texts and groups it would run them on."""
     column = {key: i for i, key in enumerate((ti, gi) for ti, t in enumerate(taxonomy.triggers)
                                              for gi in range(len(t.groups)))}
     sizes = np.fromiter(map(len, word_hits), dtype=np.int64, count=len(word_hits))
@@ -260,27 +242,15 @@ def _tag_by_hits(texts: SplitTexts, word_hits: list[tuple], taxonomy: Taxonomy,
     ends = np.cumsum(counts)
     at = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
     at += np.repeat(starts[texts.ids[occurrences]] - (ends - counts), counts)
-    best = np.zeros((len(texts), len(column)), dtype=np.int8)  # 0 no hit, 1 maybe, 2 sure
+    best = np.zeros((len(texts), len(column)), dtype=np.int8)  # 0 no hit, 1 maybe (a phrase), 2 sure
     np.maximum.at(best, (np.repeat(texts.doc[occurrences], counts), flat_cols[at]), flat_hits[at])
     matched: dict[int, list[int]] = {}  # text -> indexes of its matching triggers, ascending
     for ti, t in enumerate(taxonomy.triggers):
-        hit = [best[:, column[ti, gi]] for gi in range(len(t.groups))]
-        candidates = hit[0] > 0
-        sure = candidates.copy()
-        for h in hit:
-            sure &= h == 2
-        # Texts where each group is sure or may match as a phrase: the regexes decide (as in _matching).
-        maybe = candidates & ~sure
-        for gi, h in enumerate(hit):
-            if "" not in t.keys[gi].phrase_keys:
-                maybe &= h > 0
         dated = dates is not None and (t.active_from or t.active_to)  # else active on every date
-        found = [i for i in np.flatnonzero(sure).tolist() if not dated or t.is_active(dates[i])]
-        for i in np.flatnonzero(maybe).tolist():
-            if dated and not t.is_active(dates[i]):
-                continue  # inactive on the text's date: no regex needs to run
-            if all(h[i] == 2 or group.search(texts[i]) for h, group in zip(hit, t.groups, strict=True)):
-                found.append(i)
+        if not t.keys:  # a Trigger built by hand, without keys: its regexes decide on every text
+            found = [i for i, text in enumerate(texts) if (not dated or t.is_active(dates[i])) and t.matches(text)]
+        else:
+            found = _found(t, [best[:, column[ti, gi]] for gi in range(len(t.groups))], texts, dates if dated else None)
         for i in found:
             matched.setdefault(i, []).append(ti)
     out: list[list[str]] = [[] for _ in texts]
@@ -290,27 +260,26 @@ def _tag_by_hits(texts: SplitTexts, word_hits: list[tuple], taxonomy: Taxonomy,
     return out
 
 
-def _matching(normalized: str, hits: dict[tuple[int, int], int], taxonomy: Taxonomy,
-              on_date: dt.date | None) -> list[str]:
-    """Trigger ids matching a text whose words have these hits; a group's regex runs only where a phrase may."""
-    out = []
-    # Usually no trigger, or one, has a hit in its first group; the others cannot match.
-    for ti in sorted(taxonomy.checked_without_hits.union([ti for ti, gi in hits if gi == 0])):
-        t = taxonomy.triggers[ti]
-        if not t.keys:  # a Trigger built by hand, without keys
-            if t.is_active(on_date) and t.matches(normalized):
-                out.append(t.id)
-            continue
-        if t.is_active(on_date) and all(
-                hits.get((ti, gi), 0) == 2
-                or (_may_be_phrase(t.keys[gi], hits.get((ti, gi), 0)) and group.search(normalized))
-                for gi, group in enumerate(t.groups)):
-            out.append(t.id)
-    return out
-
-
-def _may_be_phrase(keys: TermKeys, hit: int) -> bool:
-    return hit == 1 or "" in keys.phrase_keys
+def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts, dates: Sequence[dt.date | None] | None) -> list[int]:
+    """Indexes of the texts a trigger matches, from each group's best hit per text (`hit`, one array per group):
+    every group sure, or else sure or matched by its regex. A group with a term that no word starts (the "" phrase
+    key, e.g. "#tag") may match whatever the text's hits, so its regex is tried on every text not yet decided.
+    `dates` is None when the trigger is active on every date."""
+    anywhere = ["" in k.phrase_keys for k in t.keys]
+    sure = np.ones(len(texts), dtype=bool)
+    maybe = np.ones(len(texts), dtype=bool)
+    for h, always in zip(hit, anywhere, strict=True):
+        sure &= h == 2
+        if not always:
+            maybe &= h > 0
+    maybe &= ~sure
+    found = [i for i in np.flatnonzero(sure).tolist() if dates is None or t.is_active(dates[i])]
+    for i in np.flatnonzero(maybe).tolist():
+        if dates is not None and not t.is_active(dates[i]):
+            continue  # inactive on the text's date: no regex needs to run
+        if all(h[i] == 2 or group.search(texts[i]) for h, group in zip(hit, t.groups, strict=True)):
+            found.append(i)
+    return found
 
 
 def tag_triggers(text: str, taxonomy: Taxonomy | None = None, on_date: dt.date | None = None) -> list[str]:

@@ -79,6 +79,10 @@ def test_editing_the_yaml_changes_tagging(tmp_path):
     {"triggers": [{"id": "x", "terms": {"fr": ["a"]}}]},
     {"triggers": [{"id": "x", "terms": ["a"]}, {"id": "x", "terms": ["b"]}]},
     {"triggers": [{"id": "x", "terms": ["a"], "active_from": "yesterday"}]},
+    ["a list, not a mapping"],
+    {"triggers": ["x"]},
+    {"triggers": {"id": "x"}},
+    {"triggers": [{"id": "x", "requires_all": ["a"]}]},
 ])
 def test_bad_taxonomy_is_refused(bad):
     with pytest.raises(ValueError):
@@ -112,24 +116,15 @@ def test_tag_batch_agrees_with_each_text():
 
 
 def _tag_each(texts, taxonomy, dates):
-    """The reference: each text's hits gathered per word, then _matching text by text."""
-    from classifiers.normalize import split_texts
-    from classifiers.taxonomy import _matching
-
-    texts = split_texts(texts)
-    out = []
-    for i, text in enumerate(texts):
-        hits: dict = {}
-        for word in text.split():
-            for key, h in taxonomy.word_hits(word):
-                hits[key] = max(h, hits.get(key, 0))
-        out.append(_matching(text, hits, taxonomy, dates[i]))
-    return out
+    """The reference: every trigger's regexes run on every text (Trigger.matches), on the dates it is active."""
+    return [[t.id for t in taxonomy.triggers if t.is_active(d) and t.matches(text)]
+            for text, d in zip(texts, dates, strict=True)]
 
 
-def test_tag_batch_by_hit_arrays_equals_matching_each_text():
+def test_tag_batch_by_hit_arrays_equals_every_regex_on_every_text():
     """tag_batch decides for all texts at once from (texts, groups) hit arrays, and the regexes run only where a
-    phrase may match; _matching on each text is the reference, with dates inside and outside active windows."""
+    phrase may match; every trigger's regexes on every text are the reference, with dates inside and outside
+    active windows."""
     import random
 
     from classifiers.normalize import normalize_batch
@@ -153,16 +148,28 @@ def test_tag_batch_by_hit_arrays_equals_matching_each_text():
 
 
 def test_a_term_that_no_word_starts_is_checked_in_every_text():
-    """A term starting with a non-word character ("#tag") has no key to look up, so its trigger's regex runs on
-    every text (tag_batch's per-text path); the other triggers are tagged as usual beside it."""
+    """A term starting with a non-word character ("#tag") has no key to look up, so its group's regex runs on
+    every text; the other triggers are tagged as usual beside it."""
     from classifiers.normalize import normalize_batch
     from classifiers.taxonomy import tag_batch
 
     taxonomy = parse_taxonomy({"triggers": [{"id": "h", "terms": {"en": ["#freepalestine"]}},
                                             {"id": "t", "terms": {"en": ["tel aviv"]}}]})
-    assert taxonomy.checked_without_hits == frozenset({0})
     batch = normalize_batch(["we say #FreePalestine", "tel aviv #freepalestine", "nothing", "freepalestine"])
     assert tag_batch(batch, taxonomy) == [["h"], ["h", "t"], [], []]
+    assert tag_batch(batch, taxonomy) == _tag_each(batch, taxonomy, [None] * len(batch))
+    # Such a term in a later group, and a Trigger built by hand without keys (its regexes run on every text).
+    import dataclasses
+    import re
+
+    from classifiers.taxonomy import Trigger
+
+    taxonomy = parse_taxonomy({"triggers": [{"id": "d", "requires_all": [["drone*"], ["#deal"]]},
+                                            {"id": "t", "terms": {"en": ["tel aviv"]}}]})
+    by_hand = Trigger(id="k", label="k", description="", groups=(re.compile(r"\bbaku\b"),))
+    taxonomy = dataclasses.replace(taxonomy, triggers=(*taxonomy.triggers, by_hand))
+    batch = normalize_batch(["drones #deal in Baku", "#deal", "drones deal", "tel aviv", "baku #deal drone"])
+    assert tag_batch(batch, taxonomy) == [["d", "k"], [], [], ["t"], ["d", "k"]]
     assert tag_batch(batch, taxonomy) == _tag_each(batch, taxonomy, [None] * len(batch))
 
 
