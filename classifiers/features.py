@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,34 +19,20 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from classifiers.normalize import CACHE_WORDS, RawTextTransformer, SplitTexts, normalize_text, split_texts
+from classifiers.normalize import (
+    CACHE_WORDS,
+    RawTextTransformer,
+    SplitTexts,
+    expand_rows,
+    normalize_text,
+    ragged_rows,
+    split_texts,
+)
 from classifiers.taxonomy import load_taxonomy, tag_batch
 
 # Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
-
-
-def _ragged(parts: Sequence[Sequence[int]], dtype=np.int64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(flat values, start, length) of a list of integer sequences."""
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    flat = np.fromiter(chain.from_iterable(parts), dtype=dtype, count=int(lengths.sum()))
-    starts = np.zeros(len(parts), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    return flat, starts, lengths
-
-
-def _expand(flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray, ids: np.ndarray,
-            doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values, text index of each): the ragged rows `ids` of `flat`, one after another."""
-    counts = lengths[ids]
-    total = int(counts.sum())
-    index_type = np.int32 if total < 2**31 and len(flat) < 2**31 else np.int64  # half the memory traffic
-    first = np.zeros(len(ids), dtype=np.int64)
-    np.cumsum(counts[:-1], out=first[1:])
-    positions = np.arange(total, dtype=index_type)
-    positions += np.repeat((starts[ids] - first).astype(index_type), counts)
-    return flat[positions], np.repeat(doc.astype(index_type, copy=False), counts)
 
 
 def _key_type(n_docs: int, n_features: int):
@@ -180,7 +165,7 @@ class WordNgramHasher(RawTextTransformer):
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:  # noqa: N803
         batch = split_texts(X)
         per_word, token_list, token_cols = self._tokens(batch.words)
-        tokens, doc = _expand(*_ragged(per_word), batch.ids, batch.doc)
+        tokens, doc = expand_rows(*ragged_rows(per_word), batch.ids, batch.doc)
         # A bigram is two neighbouring tokens of one text; each distinct pair's string is hashed once per process.
         same_doc = doc[1:] == doc[:-1]
         pairs = (tokens[:-1][same_doc].astype(np.int64) << 32) | tokens[1:][same_doc]
@@ -291,7 +276,7 @@ class CharNgramHasher(RawTextTransformer):
 
     def _murmur_rows(self, words: Sequence[str]) -> sp.csr_matrix:
         columns = [[murmurhash3_32(g, positive=True) % self.n_features for g in self.grams(w)] for w in words]
-        flat, starts, lengths = _ragged(columns, np.int32)
+        flat, starts, lengths = ragged_rows(columns, np.int32)
         indptr = np.append(starts, starts[-1:] + lengths[-1:]) if columns else np.zeros(1, dtype=np.int64)
         return sp.csr_matrix((np.ones(len(flat)), flat, indptr), shape=(len(words), self.n_features))
 

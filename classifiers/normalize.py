@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -237,6 +238,28 @@ class SplitTexts(list):
 def split_texts(texts: Iterable[str]) -> SplitTexts:
     """`texts` with their whitespace split (as str.split does); SplitTexts are returned as they are."""
     return texts if isinstance(texts, SplitTexts) else SplitTexts(list(texts))
+
+
+def ragged_rows(parts: Sequence[Sequence[int]], dtype=np.int64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flat values, start, length) of a list of integer sequences."""
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    flat = np.fromiter(chain.from_iterable(parts), dtype=dtype, count=int(lengths.sum()))
+    starts = np.zeros(len(parts), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return flat, starts, lengths
+
+
+def expand_rows(flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray, ids: np.ndarray,
+            doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, text index of each): the ragged rows `ids` of `flat`, one after another."""
+    counts = lengths[ids]
+    total = int(counts.sum())
+    index_type = np.int32 if total < 2**31 and len(flat) < 2**31 else np.int64  # half the memory traffic
+    first = np.zeros(len(ids), dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    positions = np.arange(total, dtype=index_type)
+    positions += np.repeat((starts[ids] - first).astype(index_type), counts)
+    return flat[positions], np.repeat(doc.astype(index_type, copy=False), counts)
 
 
 _SEPARATOR = "\x00"  # a word of its own between a batch's texts; a batch whose texts hold it goes text by text

@@ -18,7 +18,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from classifiers.normalize import CACHE_WORDS, SplitTexts, fold_case, normalize_text, split_texts
+from classifiers.normalize import (
+    CACHE_WORDS,
+    SplitTexts,
+    expand_rows,
+    fold_case,
+    normalize_text,
+    ragged_rows,
+    split_texts,
+)
 
 LANGUAGES = ("en", "ru", "hy", "de")
 
@@ -232,18 +240,11 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
         word_hits[i] = taxonomy.word_hits(texts.words[i])
     column = {key: i for i, key in enumerate((ti, gi) for ti, t in enumerate(taxonomy.triggers)
                                              for gi in range(len(t.groups)))}
-    sizes = np.fromiter(map(len, word_hits), dtype=np.int64, count=len(word_hits))
-    keys = [(column[key], h) for hits in word_hits for key, h in hits]
-    flat_cols = np.array([c for c, _ in keys], dtype=np.int64)
-    flat_hits = np.array([h for _, h in keys], dtype=np.int8)
-    starts = np.cumsum(sizes) - sizes
-    occurrences = np.flatnonzero(sizes[texts.ids])
-    counts = sizes[texts.ids[occurrences]]
-    ends = np.cumsum(counts)
-    at = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-    at += np.repeat(starts[texts.ids[occurrences]] - (ends - counts), counts)
+    # Each word's hits as column * 4 + hit, so one ragged array carries both.
+    packed = ragged_rows([[column[key] * 4 + h for key, h in hits] for hits in word_hits])
+    values, doc = expand_rows(*packed, texts.ids, texts.doc)
     best = np.zeros((len(texts), len(column)), dtype=np.int8)  # 0 no hit, 1 maybe (a phrase), 2 sure
-    np.maximum.at(best, (np.repeat(texts.doc[occurrences], counts), flat_cols[at]), flat_hits[at])
+    np.maximum.at(best, (doc, values >> 2), (values & 3).astype(np.int8))
     matched: dict[int, list[int]] = {}  # text -> indexes of its matching triggers, ascending
     for ti, t in enumerate(taxonomy.triggers):
         dated = dates is not None and (t.active_from or t.active_to)  # else active on every date
