@@ -204,11 +204,11 @@ def prepare_run(session: Session, claim: Claim, settings: Settings, now: dt.date
         log.info("report_claim_lost", run_id=claim.run_id, attempt=claim.attempt)
         return None
     sub = session.get(Subscriber, int(run.scope.removeprefix(SUBSCRIBER_SCOPE)))
-    if sub is None or not sub.active:
+    if sub is None or not sub.active or not sub.countries:  # no countries is not "all countries"
         run.status, run.finished_at = "cancelled", now
         return None
     try:
-        rendered = render_all(session, run.iso_week, sub.countries or None, settings.model_dir)
+        rendered = render_all(session, run.iso_week, sub.countries, settings.model_dir)
         message = report_message(rendered.report, rendered.charts, rendered.pdf, rendered.csv,
                                  settings.smtp_from, [sub.email])
         pdf = _write_files(settings.reports_dir / "runs" / f"{run.id}-{run.iso_week}", rendered, message)

@@ -37,7 +37,7 @@ def test_subscriber_input_is_checked(client, seeded):
         assert client.post("/api/v1/subscribers", json=bad, headers=admin).status_code == 422, bad
 
 
-def test_scoped_admin_sees_and_changes_only_its_countries(client, seeded):
+def test_scoped_admin_sees_and_changes_only_its_countries(client, seeded, db_session):
     am_admin = bearer(seeded.tokens["am_admin"])
     listed = client.get("/api/v1/subscribers", headers=am_admin).json()
     assert [s["countries"] for s in listed] == [["AM"]]
@@ -46,6 +46,15 @@ def test_scoped_admin_sees_and_changes_only_its_countries(client, seeded):
     de_id = next(s["id"] for s in de if s["countries"] == ["DE"])
     assert client.patch(f"/api/v1/subscribers/{de_id}", json={"active": False}, headers=am_admin).status_code == 403
     assert client.get("/api/v1/subscribers", headers=bearer(seeded.tokens["analyst"])).status_code == 403
+    # No countries would mean no scope at all (a subscriber in every admin's scope): refused.
+    am_id = listed[0]["id"]
+    assert client.patch(f"/api/v1/subscribers/{am_id}", json={"countries": []}, headers=am_admin).status_code == 422
+    assert client.patch(f"/api/v1/subscribers/{am_id}", json={"countries": ["DE"]}, headers=am_admin).status_code == 403
+    nowhere = Subscriber(email="nowhere@example.org", countries=[])  # as an older row or a direct write may hold
+    db_session.add(nowhere)
+    db_session.flush()
+    assert "nowhere@example.org" not in [s["email"] for s in client.get("/api/v1/subscribers", headers=am_admin).json()]
+    assert client.patch(f"/api/v1/subscribers/{nowhere.id}", json={"active": False}, headers=am_admin).status_code == 403
 
 
 def test_reclassify_is_queued_for_unscoped_admins_only(client, seeded, db_session):

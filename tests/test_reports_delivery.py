@@ -297,6 +297,16 @@ def test_inactive_or_deleted_subscriber_cancels_the_run(db_session, world, tmp_p
     assert reporting.claim_due_reports(db_session, now, s) == []
 
 
+def test_a_subscriber_with_no_countries_gets_no_report_of_all_countries(db_session, world, tmp_path):
+    s = _settings(tmp_path)
+    sub = _subscriber(db_session)
+    now = dt.datetime(2024, 2, 19, 9, tzinfo=UTC)
+    claims = reporting.claim_due_reports(db_session, now, s)
+    sub.countries = []
+    assert [reporting.prepare_run(db_session, c, s, now) for c in claims] == [None, None]
+    assert {r.status for r in db_session.scalars(select(ReportRun))} == {"cancelled"}
+
+
 def test_beat_timetable_checks_reports_often():
     from workers.app import beat_schedule
 

@@ -37,7 +37,8 @@ class SubscriberFields(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     name: str | None = Field(default=None, max_length=200)
-    countries: list[Annotated[str, Field(min_length=2, max_length=2)]] | None = Field(default=None, max_length=300)
+    countries: list[Annotated[str, Field(min_length=2, max_length=2)]] | None = Field(default=None, min_length=1,
+                                                                                       max_length=300)
     min_severity: Severity | None = None
     timezone: str | None = Field(default=None, max_length=64)
     report_weekday: int | None = Field(default=None, ge=0, le=6)
@@ -81,7 +82,9 @@ def _countries(principal: Principal, codes: list[str]) -> list[str]:
 
 
 def _in_scope(principal: Principal, subscriber: Subscriber) -> bool:
-    return all(principal.sees(cc) for cc in subscriber.countries or [])
+    """True when every country of the subscriber is in the token's scope; one with none only for a global token."""
+    countries = subscriber.countries or []
+    return principal.country is None or (bool(countries) and all(principal.sees(cc) for cc in countries))
 
 
 @router.get("/subscribers", response_model=list[SubscriberOut])
