@@ -1,0 +1,37 @@
+import pytest
+from pydantic import ValidationError
+
+from monitor.config import MIN_KEY_CHARS, Settings
+
+KEY = "9f2c4e7a1b3d5f60" * 2
+
+
+@pytest.mark.parametrize("field", ["pseudonym_key", "webhook_secret", "session_secret", "smtp_password"])
+def test_an_empty_secret_is_no_secret(field):
+    """Compose passes "" for a variable left unset: that must mean "not set", never a key of zero bytes."""
+    assert getattr(Settings(**{field: ""}), field) is None
+    assert getattr(Settings(**{field: "   "}), field) is None
+
+
+@pytest.mark.parametrize("field", ["pseudonym_key", "webhook_secret", "session_secret", "smtp_password"])
+def test_placeholder_secrets_are_refused(field):
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(**{field: "changeme"})
+
+
+@pytest.mark.parametrize("field", ["pseudonym_key", "webhook_secret", "session_secret"])
+def test_short_keys_are_refused(field):
+    with pytest.raises(ValidationError, match="at least"):
+        Settings(**{field: "k" * (MIN_KEY_CHARS - 1)})
+    assert getattr(Settings(**{field: KEY}), field).get_secret_value() == KEY
+
+
+def test_a_short_smtp_password_is_the_mail_server_s_business():
+    assert Settings(smtp_password="hunter22").smtp_password.get_secret_value() == "hunter22"
+
+
+def test_no_webhook_secret_means_webhooks_are_not_signed_with_an_empty_key():
+    from monitor.notify import post_webhook
+
+    with pytest.raises(RuntimeError, match="VIGIL_WEBHOOK_SECRET is not set"):
+        post_webhook(Settings(webhook_secret=""), "https://127.0.0.1:9/hook", b"{}")
