@@ -8,4 +8,6 @@ COPY workers ./workers
 COPY classifiers ./classifiers
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .
+# The vigil-data volume mounts here: beat's schedule file and the rendered reports.
+RUN mkdir /data && chown vigil:vigil /data
 USER vigil

@@ -12,7 +12,7 @@ from sqlalchemy import String, cast, exists, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from monitor.db import insert_for
+from monitor.db import as_utc, insert_for
 from monitor.models import Classification, Post
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,7 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) 
         .order_by(Post.id)
     ).all()
     touched: dict[str, set[dt.date]] = defaultdict(set)
-    day = {row.id: row.published_at.astimezone(dt.timezone.utc).date() for row in rows}
+    day = {row.id: as_utc(row.published_at).date() for row in rows}
     for row in rows:
         touched[row.country].add(day[row.id])
     # Only the rows still left to do are predicted: a redelivered task changes nothing twice.

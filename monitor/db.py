@@ -24,9 +24,13 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout for the in-process worker."""
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout for the in-process worker.
+
+    Its errors never show a statement's parameters: they hold post texts and handles, and a failed task's
+    exception goes to the worker log.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -37,7 +41,8 @@ def make_engine(url: str) -> Engine:
 
         return engine
     # A server that does not answer fails the connect after 10 s instead of holding the caller.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"connect_timeout": 10})
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"connect_timeout": 10},
+                         hide_parameters=True)
 
 
 @lru_cache(maxsize=4)

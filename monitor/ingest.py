@@ -78,7 +78,7 @@ def normalise_post(raw: RawPost, source: Source, opts: IngestOptions, now: dt.da
         "text": text,
         "language": resolve_language(raw.language, text) or source.language,
         "country": country,
-        "published_at": published.astimezone(dt.timezone.utc),
+        "published_at": published,
         "collected_at": now,
         "author_pseudonym": pseudonymise(raw.author, opts.author_key),
         "content_hash": content_hash(text),
