@@ -53,34 +53,55 @@ class IngestOptions:
     batch_size: int = 500
 
 
+def _text_field(value: object, name: str) -> str | None:
+    """A string field of a raw post with NUL characters removed (PostgreSQL refuses them); ValueError for a
+    value that is not text or holds a lone surrogate (no UTF-8 encoding)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"post {name} must be text, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"post {name} is not valid Unicode (a lone surrogate)") from None
+    return value.replace("\x00", "")
+
+
 def normalise_post(raw: RawPost, source: Source, opts: IngestOptions, now: dt.datetime) -> dict:
     """A row for the posts table, or ValueError with a reason a person can act on."""
-    text = (raw.text or "").replace("\x00", "").strip()
+    text = (_text_field(raw.text, "text") or "").strip()
     if not text:
         raise ValueError("post has no text")
     if len(text) > opts.max_post_chars:
         raise ValueError(f"post text is {len(text)} characters, over the {opts.max_post_chars} limit")
-    external_id = (raw.external_id or "").strip()
+    external_id = (_text_field(raw.external_id, "id") or "").strip()
     if not external_id:
         raise ValueError("post has no id")
     if len(external_id) > 512:
         raise ValueError("post id is longer than 512 characters")
+    url, title = _text_field(raw.url, "url"), _text_field(raw.title, "title")
+    author, language = _text_field(raw.author, "author"), _text_field(raw.language, "language")
     try:
         country = validate_country(raw.country) if raw.country else source.country
     except CountryError as exc:
         raise ValueError(str(exc)) from None
-    published = as_utc(raw.published_at or now)  # a time without a zone is taken as UTC
+    if raw.published_at is not None and not isinstance(raw.published_at, dt.datetime):
+        raise ValueError(f"post published_at must be a datetime, not {type(raw.published_at).__name__}")
+    try:
+        published = as_utc(raw.published_at or now)  # a time without a zone is taken as UTC
+    except OverflowError:
+        raise ValueError("post published_at is out of range") from None
     return {
         "source_id": source.id,
         "external_id": external_id,
-        "url": raw.url,
-        "title": (raw.title or None) and raw.title.replace("\x00", "")[:1000],
+        "url": url,
+        "title": title[:1000] if title else None,
         "text": text,
-        "language": resolve_language(raw.language, text) or source.language,
+        "language": resolve_language(language, text) or source.language,
         "country": country,
         "published_at": published,
         "collected_at": now,
-        "author_pseudonym": pseudonymise(raw.author, opts.author_key),
+        "author_pseudonym": pseudonymise(author, opts.author_key),
         "content_hash": content_hash(text),
     }
 
@@ -102,17 +123,22 @@ def record_errors(session: Session, source_id: int | None, errors: list[RowError
         return
     rows: dict[str | int, dict] = {}
     for n, err in enumerate(errors):
-        raw = err.raw
-        message = err.error
+        raw = _storable(err.raw) if err.raw is not None else None
+        message = _storable(err.error)
         if raw is not None and len(raw) > RAW_KEEP_CHARS:
             message = f"{message} (raw row cut to {RAW_KEEP_CHARS} of {len(raw)} characters)"
             raw = raw[:RAW_KEEP_CHARS]
-        row = {"source_id": source_id, "location": err.location[:200], "error": message,
-               "raw": raw.replace("\x00", "") if raw else raw}
+        row = {"source_id": source_id, "location": _storable(err.location)[:200], "error": message, "raw": raw}
         row["fingerprint"] = _fingerprint(row) if once else None
         rows[row["fingerprint"] or n] = row
     statement = insert_for(session, IngestError).on_conflict_do_nothing(index_elements=["fingerprint"])
     session.execute(statement, list(rows.values()))
+
+
+def _storable(value: object) -> str:
+    """Text PostgreSQL accepts: no NUL characters, lone surrogates written out as escapes."""
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "")
 
 
 def _fingerprint(row: dict) -> str:
@@ -187,9 +213,10 @@ def store_posts(
                 continue
             try:
                 rows.append(normalise_post(item, source, opts, now))
-            except ValueError as exc:
-                errors.append(RowError(location=f"id {item.external_id[:100]}", error=str(exc),
-                                       raw=item.text))
+            except Exception as exc:  # noqa: BLE001 - a bad row is recorded and the rest of the batch goes on
+                reason = str(exc) if isinstance(exc, ValueError) else f"unreadable post ({type(exc).__name__})"
+                errors.append(RowError(location=f"id {str(item.external_id)[:100]}", error=reason,
+                                       raw=item.text if isinstance(item.text, str) else None))
         new_ids = _insert_posts(session, rows) if rows else []
         # All new (a first import, a feed read past its cursor): nothing to look up. With duplicates (a re-import,
         # a retried poll, a feed repeating items), one query on the (source, external id) key finds the batch's

@@ -81,12 +81,16 @@ def poll_source(
         result = connector(source.kind).fetch(
             source.locator, seen, timeout_s=fetch.timeout_s, max_bytes=fetch.max_bytes
         )
-    except FetchError as exc:
+    except Exception as exc:  # noqa: BLE001 - a connector's bug fails this poll like a fetch error, not the task
+        error = str(exc) if isinstance(exc, FetchError) else f"{source.kind} connector failed: {type(exc).__name__}"
         source.consecutive_failures = (source.consecutive_failures or 0) + 1
-        source.last_error = str(exc)[:2000]
+        source.last_error = error[:2000]
         source.next_due_at = now + backoff(source.poll_interval_s, source.consecutive_failures)
-        record_errors(session, source.id, [RowError(location="fetch", error=str(exc)[:2000])], once=False)
-        bound.warning("fetch_failed", error=str(exc)[:200], failures=source.consecutive_failures)
+        record_errors(session, source.id, [RowError(location="fetch", error=error[:2000])], once=False)
+        if isinstance(exc, FetchError):
+            bound.warning("fetch_failed", error=error[:200], failures=source.consecutive_failures)
+        else:  # a traceback for the on-call engineer (plain: no local variables, see monitor/logs.py)
+            bound.exception("fetch_crashed", error=error, failures=source.consecutive_failures)
         return PollResult(IngestResult(), seen)
     stored = store_posts(session, source, [*result.posts, *result.errors], ingest, now)
     source.consecutive_failures = 0

@@ -111,3 +111,30 @@ def test_language_comes_from_platform_then_detection(db_session):
     langs = dict(db_session.execute(select(Post.external_id, Post.language)).all())
     assert langs["id-1"] == "hy"
     assert langs["id-2"] == "ru"
+
+
+def test_rows_postgres_would_refuse_are_recorded_and_the_batch_goes_on(db_session):
+    """NUL characters in any field, lone surrogates, values of the wrong type and dates out of range: each row is
+    an IngestError with its reason (and its storable raw text), never a failed batch."""
+    source = make_source(db_session, country="AM")
+    items = [
+        _raw(1, url="http://a.example/\x00x", title="t\x00itle"),
+        _raw(2, text="broken \ud800 text"),
+        _raw(3, author=["@not", "text"]),
+        _raw(4, published_at="2024-02-20"),
+        _raw(5, external_id=12345),
+        _raw(6),
+        RowError(location="line 9\x00", error="bad \udcff row", raw="raw \x00 with \ud800"),
+    ]
+    result = store_posts(db_session, source, items, OPTS)
+    assert (result.stored, result.rejected) == (2, 5)
+    stored = {p.external_id: p for p in db_session.scalars(select(Post).where(Post.source_id == source.id))}
+    assert set(stored) == {"id-1", "id-6"}
+    assert stored["id-1"].url == "http://a.example/x" and stored["id-1"].title == "title"
+    errors = {e.error: e for e in db_session.scalars(select(IngestError).where(IngestError.source_id == source.id))}
+    assert "post text is not valid Unicode (a lone surrogate)" in errors
+    assert errors["post text is not valid Unicode (a lone surrogate)"].raw == "broken \\ud800 text"
+    assert "post author must be text, not list" in errors
+    assert "post published_at must be a datetime, not str" in errors
+    assert "post id must be text, not int" in errors
+    assert errors["bad \\udcff row"].raw == "raw  with \\ud800" and errors["bad \\udcff row"].location == "line 9"

@@ -100,3 +100,21 @@ def test_fetch_state_waits_until_remembered_so_a_repeated_poll_fetches_the_same_
 def test_backoff_is_capped():
     assert backoff(900, 1) == dt.timedelta(seconds=1800)
     assert backoff(900, 30) == dt.timedelta(hours=24)
+
+
+def test_a_connector_bug_fails_the_poll_like_a_fetch_error(db_session, monkeypatch):
+    """An exception no connector should raise is recorded on the source, which backs off; the task goes on."""
+    import monitor.sources.rss
+
+    def broken(*_args, **_kwargs):
+        raise TypeError("expected str, got int")
+
+    monkeypatch.setattr(monitor.sources.rss, "fetch", broken)
+    source = add_source(db_session, name="buggy", kind="rss", locator="http://x/feed", country="AM",
+                        poll_interval_s=600)
+    result = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    assert result.ingest.stored == 0 and result.state is None
+    assert source.consecutive_failures == 1 and source.last_error == "rss connector failed: TypeError"
+    assert source.next_due_at == NOW + dt.timedelta(seconds=1200)
+    [error] = db_session.scalars(select(IngestError).where(IngestError.source_id == source.id)).all()
+    assert error.location == "fetch" and error.error == "rss connector failed: TypeError"

@@ -74,6 +74,19 @@ def test_jsonl_bad_rows_are_errors_and_the_rest_goes_on(tmp_path):
     assert "must be text" in errors[7].error
 
 
+def test_a_rejected_row_is_kept_without_its_author(tmp_path):
+    """The raw row kept for an operator names no one: the author's handle is left out (it is only ever stored
+    pseudonymised); a date whose UTC time falls before year 1 is an unreadable date, not a crash."""
+    lines = [b'{"id": "1", "text": "bad date", "author": "@carol_handle", "published_at": "0001-01-01T00:00:00+05:00"}',
+             b'id,text,author,country\n2,"bad country",@dave_handle,Atlantis']
+    posts, errors = split(read_file(write(tmp_path / "rows.jsonl", lines[0])))
+    assert posts == [] and "unreadable published_at" in errors[0].error
+    assert "@carol_handle" not in errors[0].raw and "bad date" in errors[0].raw
+    posts, errors = split(read_file(write(tmp_path / "rows.csv", lines[1])))
+    assert posts == [] and "unknown country" in errors[0].error
+    assert "@dave_handle" not in errors[0].raw and "bad country" in errors[0].raw
+
+
 def test_jsonl_unknown_keys_are_reported_once_and_the_rows_imported(tmp_path):
     path = write(tmp_path / "x.jsonl", "\n".join(json.dumps(r) for r in [
         {"id": "1", "text": "one", "likes": 3},

@@ -125,6 +125,20 @@ def test_parses_status_shape_reblog_spoiler_and_empty_status(http_server, tag_ur
     assert result.state.cursor == "110000000000000104"
 
 
+def test_a_malformed_status_is_a_row_error_kept_without_its_accounts(http_server, tag_url):  # noqa: F811
+    statuses = numbered(301, 3)
+    statuses[1]["content"] = {"not": "html"}  # a server that does not follow the API
+    statuses[1]["account"]["acct"] = "erin_handle"
+    http_server.mastodon(statuses)
+
+    result = fetch(tag_url, FetchState())
+
+    assert sorted(p.external_id for p in result.posts) == ["301", "303"]
+    [error] = result.errors
+    assert error.location == "302" and error.error.startswith("malformed status (")
+    assert "erin_handle" not in error.raw and '"id": "302"' in error.raw
+
+
 def test_account_locator_looks_up_the_account_then_reads_its_statuses(http_server):  # noqa: F811
     http_server.mastodon(load_statuses())
 

@@ -161,27 +161,33 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[RawPost | RowError]
         yield _to_post({name: fields[i] for i, name in known}, location, raw)
 
 
+def _kept(record: dict[str, Any]) -> str:
+    """A rejected row as it is kept for an operator: its fields, but never the author's handle."""
+    shown = {k: "[author removed]" if k == "author" and v else v for k, v in record.items()}
+    return json.dumps(shown, ensure_ascii=False, default=str)[:_RAW_CHARS]
+
+
 def _to_post(record: dict[str, Any], location: str, raw: str) -> RawPost | RowError:
     values: dict[str, str | None] = {}
     for name in FIELDS & record.keys():
         value = record[name]
         if isinstance(value, (dict, list)):
             return RowError(location, f"{location}: field '{name}' must be text, not {type(value).__name__}",
-                            raw[:_RAW_CHARS])
+                            _kept(record))
         values[name] = None if value is None else str(value).strip() or None
     text = values.get("text")
     if not text:
-        return RowError(location, f"{location}: missing or empty 'text'", raw[:_RAW_CHARS])
+        return RowError(location, f"{location}: missing or empty 'text'", _kept(record))
     try:
         published_at = _timestamp(values.get("published_at"))
-    except ValueError:
-        return RowError(location, f"{location}: unreadable published_at {values['published_at']!r}; "
-                                  "expected ISO 8601 like 2024-03-01T12:00:00Z", raw[:_RAW_CHARS])
+    except (ValueError, OverflowError):  # OverflowError: a date whose UTC time falls outside years 1-9999
+        return RowError(location, f"{location}: unreadable published_at {values['published_at'][:64]!r}; "
+                                  "expected ISO 8601 like 2024-03-01T12:00:00Z", _kept(record))
     country = values.get("country")
     if country is not None:
         country = _country(country)
         if country is None:
-            return RowError(location, f"{location}: unknown country {values['country']!r}", raw[:_RAW_CHARS])
+            return RowError(location, f"{location}: unknown country {values['country'][:64]!r}", _kept(record))
     return RawPost(
         external_id=values.get("id") or values.get("external_id")
         or "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(),

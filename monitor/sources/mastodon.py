@@ -67,7 +67,7 @@ def _read_pages(get: _Getter, endpoint: str, state: FetchState, *, host: str,
             status_id = str(status.get("id", "")) if isinstance(status, dict) else ""
             if not status_id:
                 result.errors.append(RowError(location=f"item {position} before id {max_id or 'newest'}",
-                                              error="status without an id", raw=json.dumps(status)[:1000]))
+                                              error="status without an id", raw=_kept(status)))
                 continue
             # Servers that ignore since_id would otherwise hand us statuses already stored.
             if status_id in seen or (since_id and not _newer(status_id, since_id)):
@@ -104,7 +104,25 @@ def _next_max_id(page: list[Any], links: dict[str, Any], oldest: str | None,
     return oldest, True  # servers without Link headers: page below the smallest id seen
 
 
+def _kept(status: Any) -> str:
+    """A rejected status as it is kept for an operator: without the accounts that wrote or are named in it."""
+    def strip(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return item
+        return {k: strip(v) if k == "reblog" else v for k, v in item.items() if k not in ("account", "mentions")}
+    return json.dumps(strip(status), ensure_ascii=False, default=str)[:1000]
+
+
 def _to_post(status: dict[str, Any], host: str) -> RawPost | RowError:
+    """The status as a RawPost; a status whose fields are not what the API documents is a RowError."""
+    try:
+        return _read_status(status, host)
+    except (TypeError, AttributeError, ValueError, OverflowError) as exc:
+        return RowError(location=str(status["id"])[:100], error=f"malformed status ({type(exc).__name__}: {exc})"[:300],
+                        raw=_kept(status))
+
+
+def _read_status(status: dict[str, Any], host: str) -> RawPost | RowError:
     status_id = str(status["id"])
     source = status.get("reblog") if isinstance(status.get("reblog"), dict) else status
     content = html_to_text(source.get("content") or "")
