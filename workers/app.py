@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import beat_init, celeryd_init
 
 from monitor.config import Settings, get_settings
+from monitor.logs import configure_logging
 
 
 def beat_schedule(settings: Settings) -> dict:
@@ -51,3 +53,11 @@ def create_app(settings: Settings | None = None) -> Celery:
 
 
 app = create_app()
+
+
+@celeryd_init.connect
+@beat_init.connect
+def _configure_logging(**_kwargs) -> None:
+    """Workers and beat log as the CLI does (VIGIL_LOG_LEVEL, VIGIL_LOG_JSON), with plain tracebacks."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
