@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_for
@@ -44,11 +44,24 @@ def count_cells(rows: Iterable[tuple[bool | None, str | None, list[str] | None]]
     return cells
 
 
+def lock_day(session: Session, country: str, day: dt.date) -> None:
+    """Hold the (country, day) rollup lock until the transaction ends (PostgreSQL; SQLite has one writer anyway).
+
+    Two workers recomputing one day must take turns: each reads the posts and then writes what it counted, and
+    a worker that read before another's commit would otherwise write its older count over the newer one. With
+    the lock, the later one reads after the earlier one's commit. Days are taken in order, so no deadlock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"vigil.rollups.{country}"),
+                                                          day.toordinal())))
+
+
 def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -> int:
     """Recompute the rollups of `country` for `days` from posts and classifications; return cells written."""
     written = 0
     now = dt.datetime.now(dt.timezone.utc)
     for day in sorted(set(days)):
+        lock_day(session, country, day)
         start, end = _day_bounds(day)
         rows = session.execute(
             select(Classification.antisemitic, Classification.category, Classification.triggers)

@@ -66,3 +66,27 @@ def test_daily_series_marks_missing_days(db_session):
     recompute_rollups(db_session, "GE", [DAY, DAY + dt.timedelta(days=1)])
     series = daily_series(db_session, "GE", DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))
     assert series == {DAY: (1, 0)}
+
+
+def test_recomputes_of_one_day_take_turns(pg_engine):
+    """A recompute holds its (country, day) until it commits (see lock_day): another worker's recompute of that
+    day waits for it, then reads what it committed, so an older count is never written over a newer one."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    day = dt.date(2024, 2, 20)
+    with Session(pg_engine) as first, Session(pg_engine) as second:
+        recompute_rollups(first, "AM", [day])
+        second.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            recompute_rollups(second, "AM", [day])
+        second.rollback()
+        second.execute(text("SET lock_timeout = '200ms'"))
+        recompute_rollups(second, "AM", [day + dt.timedelta(days=1)])  # another day, or another country, goes on
+        recompute_rollups(second, "DE", [day])
+        second.rollback()
+        first.rollback()
+        recompute_rollups(second, "AM", [day])  # the first one ended: its turn is over
+        second.rollback()
