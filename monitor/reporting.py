@@ -47,13 +47,15 @@ def scope_of(countries: list[str] | None) -> str:
     return "all" if not countries else "countries:" + ",".join(sorted(countries))
 
 
-def claim_run(session: Session, iso_week: str, countries: list[str] | None) -> int | None:
+def claim_run(session: Session, iso_week: str, countries: list[str] | None,
+              stale_after: dt.timedelta, now: dt.datetime | None = None) -> int | None:
     """Claim the run for (scope, week) by its unique key; None when another run has it or it is done.
 
-    A run left in `error` is taken over again, so a retry after a failure renders it.
+    A run left in `error` is taken over again, so a retry after a failure renders it; so is one still `working`
+    after `stale_after` (its worker was lost mid-render, and the redelivered task would otherwise skip it).
     """
     scope = scope_of(countries)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
     stmt = insert_for(session, ReportRun.__table__).values(
         scope=scope, iso_week=iso_week, status="working", started_at=now
     ).on_conflict_do_nothing(index_elements=["scope", "iso_week"]).returning(ReportRun.id)
@@ -62,7 +64,10 @@ def claim_run(session: Session, iso_week: str, countries: list[str] | None) -> i
         return new_id
     run = session.scalar(select(ReportRun).where(ReportRun.scope == scope, ReportRun.iso_week == iso_week)
                          .with_for_update())
-    if run is not None and run.status == "error":
+    if run is not None and (run.status == "error"
+                            or (run.status == "working" and as_utc(run.started_at) < now - stale_after)):
+        if run.status == "working":
+            log.warning("report_run_taken_over", run_id=run.id, started_at=as_utc(run.started_at).isoformat())
         run.status, run.started_at, run.error = "working", now, None
         return run.id
     return None

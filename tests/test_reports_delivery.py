@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from monitor import notify, reporting
 from monitor.config import Settings, use_settings
+from monitor.db import as_utc
 from monitor.models import ReportRun, Subscriber
 from monitor.reports.schedule import due_at, due_reports
 from tests.mailserver import free_port
@@ -312,3 +313,22 @@ def test_beat_timetable_checks_reports_often():
 
     entry = beat_schedule(Settings())["send-due-reports"]
     assert entry["task"] == "workers.tasks.send_due_reports" and entry["schedule"] == 900.0
+
+
+def test_the_weekly_run_is_claimed_once_and_taken_over_after_an_error_or_a_lost_worker(db_session):
+    stale = dt.timedelta(minutes=30)
+    now = dt.datetime(2024, 2, 26, 5, tzinfo=UTC)
+    run_id = reporting.claim_run(db_session, "2024-W08", None, stale, now)
+    assert run_id is not None
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, now + dt.timedelta(minutes=1)) is None
+    assert reporting.claim_run(db_session, "2024-W08", ["AM"], stale, now) not in (None, run_id)  # another scope
+    # Its worker was lost mid-render: a redelivered task takes the run over once it is stale, not before.
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, now + dt.timedelta(minutes=29)) is None
+    later = now + dt.timedelta(minutes=31)
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, later) == run_id
+    run = db_session.get(ReportRun, run_id)
+    assert (run.status, as_utc(run.started_at)) == ("working", later)
+    run.status = "error"
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, later) == run_id  # a failure is retried
+    run.status = "success"
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, later + 10 * stale) is None  # done for good

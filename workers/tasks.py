@@ -245,7 +245,7 @@ def render_weekly_report(self, iso_week: str | None = None, countries: list[str]
     s = get_settings()
     week = iso_week or reporting.previous_iso_week(dt.datetime.now(dt.timezone.utc).date())
     with sessions().begin() as session:
-        run_id = reporting.claim_run(session, week, countries)
+        run_id = reporting.claim_run(session, week, countries, dt.timedelta(seconds=s.report_stale_s))
     if run_id is None:
         return {"iso_week": week, "skipped": True}
     with sessions().begin() as session:
