@@ -219,8 +219,11 @@ class ReportRun(Base):
     __tablename__ = "report_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(200))  # "subscriber:<id>" or "manual:<countries>"
+    scope: Mapped[str] = mapped_column(String(200))  # "subscriber:<id>", "countries:<codes>" or "all"
     iso_week: Mapped[str] = mapped_column(String(8))
+    # The countries its report covers, comma-separated and sorted, as rendered; None for all countries (or a
+    # subscriber's run not rendered yet). Tokens scoped to a country see the runs about that country alone.
+    countries: Mapped[str | None] = mapped_column(String(1000))
     # working -> sending -> success; error is retried from next_attempt_at until the attempts run out.
     status: Mapped[str] = mapped_column(String(20), default="working")
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

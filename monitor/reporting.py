@@ -44,7 +44,12 @@ def previous_iso_week(today: dt.date) -> str:
 
 
 def scope_of(countries: list[str] | None) -> str:
-    return "all" if not countries else "countries:" + ",".join(sorted(countries))
+    return "all" if not countries else "countries:" + covered(countries)
+
+
+def covered(countries: list[str] | None) -> str | None:
+    """`ReportRun.countries` for a report of these countries (None: all of them)."""
+    return ",".join(sorted({c.upper() for c in countries})) if countries else None
 
 
 def claim_run(session: Session, iso_week: str, countries: list[str] | None,
@@ -57,7 +62,7 @@ def claim_run(session: Session, iso_week: str, countries: list[str] | None,
     scope = scope_of(countries)
     now = now or dt.datetime.now(dt.timezone.utc)
     stmt = insert_for(session, ReportRun.__table__).values(
-        scope=scope, iso_week=iso_week, status="working", started_at=now
+        scope=scope, iso_week=iso_week, status="working", started_at=now, countries=covered(countries)
     ).on_conflict_do_nothing(index_elements=["scope", "iso_week"]).returning(ReportRun.id)
     new_id = session.execute(stmt).scalar()
     if new_id is not None:
@@ -224,6 +229,7 @@ def prepare_run(session: Session, claim: Claim, settings: Settings, now: dt.date
         _fail(run, exc, settings, now)
         return None
     run.status, run.path, run.recipients = "sending", str(pdf), [sub.email]
+    run.countries = covered(sub.countries)  # who may see the file: what it holds, whatever the subscriber's now
     run.checksum = hashlib.sha256(rendered.pdf).hexdigest()
     return PreparedRun(run.id, message, [sub.email])
 

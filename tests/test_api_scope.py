@@ -45,6 +45,23 @@ def test_lists_hold_only_the_scoped_country(client, seeded, name):
 
 
 @pytest.mark.parametrize("name", SCOPED)
+def test_a_report_stays_with_the_countries_it_covers(client, seeded, name, db_session):
+    """A run is seen by what its report holds: a DE subscriber who follows AM since does not hand AM tokens the DE
+    report rendered before."""
+    from sqlalchemy import select
+
+    from monitor.models import Subscriber
+
+    de = db_session.scalar(select(Subscriber).where(Subscriber.email == "de@ngo.example"))
+    de.countries = ["AM"]
+    db_session.flush()
+    headers = bearer(seeded.tokens[name])
+    runs = client.get("/api/v1/reports", headers=headers).json()["items"]
+    assert [r["id"] for r in runs] == [seeded.runs["AM"]]
+    assert client.get(f"/api/v1/reports/{seeded.runs['DE']}/file", headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize("name", SCOPED)
 def test_asking_for_another_country_is_403_and_audited(client, seeded, name, db_session):
     from sqlalchemy import select
 

@@ -66,7 +66,7 @@ def seed(session: Session, today: dt.date | None = None, report_dir=None) -> See
         if report_dir is not None:
             path = report_dir / f"report-{country}.html"
             path.write_text(f"<p>report {country}</p>")
-        run = ReportRun(scope=f"subscriber:{sub.id}", iso_week="2026-W01", status="success",
+        run = ReportRun(scope=f"subscriber:{sub.id}", iso_week="2026-W01", status="success", countries=country,
                         started_at=dt.datetime.now(dt.timezone.utc), path=str(path) if path else None)
         session.add(run)
         session.flush()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from alembic import command
 from migrations import alembic_config
-from monitor.models import Delivery, Subscriber
+from monitor.models import Delivery, ReportRun, Subscriber
 from tests.conftest import create_database, drop_database
 
 
@@ -143,4 +143,28 @@ def test_0011_keys_attempts_per_notice_and_its_downgrade_keeps_the_first_notice(
     with engine.connect() as conn:
         assert conn.execute(select(old.tables["deliveries"].c.attempt)).scalars().all() == [1]
     assert "notice" not in {c["name"] for c in inspect(engine).get_columns("alerts")}
+    engine.dispose()
+
+
+def test_0012_fills_in_the_countries_of_stored_report_runs(empty_url):
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0011")
+    engine = create_engine(empty_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    old = MetaData()
+    old.reflect(engine, only=["subscribers", "report_runs"])
+    with engine.begin() as conn:
+        [sub_id] = conn.execute(insert(old.tables["subscribers"]).returning(old.tables["subscribers"].c.id), [
+            {"email": "a@example.org", "countries": ["GE", "am"], "min_severity": "warning", "active": True,
+             "created_at": now, "timezone": "UTC", "report_weekday": 0, "report_hour": 8}]).scalars().all()
+        conn.execute(insert(old.tables["report_runs"]), [
+            {"scope": scope, "iso_week": "2024-W08", "status": "success", "started_at": now}
+            for scope in (f"subscriber:{sub_id}", "subscriber:999", "countries:DE", "all")])
+    command.upgrade(cfg, "head")
+    runs = ReportRun.__table__
+    with engine.connect() as conn:
+        got = dict(conn.execute(select(runs.c.scope, runs.c.countries)).all())
+    assert got == {f"subscriber:{sub_id}": "AM,GE", "subscriber:999": None, "countries:DE": "DE", "all": None}
+    command.downgrade(cfg, "0011")
+    assert "countries" not in {c["name"] for c in inspect(engine).get_columns("report_runs")}
     engine.dispose()

@@ -10,12 +10,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from monitor.api.deps import Db, Principal, Viewer
 from monitor.api.errors import forbidden, not_found
-from monitor.models import ReportRun, Subscriber
-from monitor.reporting import scope_of, subscriber_scope
+from monitor.models import ReportRun
 
 router = APIRouter(tags=["reports"])
 
@@ -36,17 +34,12 @@ class ReportRunPage(BaseModel):
     next_cursor: int | None
 
 
-def scopes_about(session: Session, country: str) -> list[str]:
-    """The run scopes whose report covers `country` alone."""
-    subscribers = session.execute(select(Subscriber.id, Subscriber.countries)).all()
-    return [scope_of([country])] + [subscriber_scope(sid) for sid, countries in subscribers
-                                    if [c.upper() for c in countries or []] == [country]]
-
-
-def visible_runs(session: Session, principal: Principal):
+def visible_runs(principal: Principal):
+    """The runs a token may see: all for a global one, else those whose report covers its country alone (as
+    rendered: a subscriber who follows other countries since then does not move their old reports)."""
     query = select(ReportRun)
     if principal.country:
-        query = query.where(ReportRun.scope.in_(scopes_about(session, principal.country)))
+        query = query.where(ReportRun.countries == principal.country)
     return query
 
 
@@ -63,7 +56,7 @@ def list_runs(request: Request, session: Db, principal: Viewer,
               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> ReportRunPage:
     """Report runs, newest first."""
     limit = min(limit, request.app.state.settings.api_page_size_max)
-    query = visible_runs(session, principal).order_by(ReportRun.id.desc()).limit(limit)
+    query = visible_runs(principal).order_by(ReportRun.id.desc()).limit(limit)
     if iso_week:
         query = query.where(ReportRun.iso_week == iso_week)
     if cursor is not None:
@@ -80,7 +73,7 @@ def run_file(request: Request, session: Db, principal: Viewer,
     run = session.get(ReportRun, run_id)
     if run is None:
         raise not_found("report run")
-    if principal.country and run.scope not in scopes_about(session, principal.country):
+    if principal.country and run.countries != principal.country:
         raise forbidden(f"this token is limited to {principal.country}")
     if not run.path:
         raise not_found("report file")
