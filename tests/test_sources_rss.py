@@ -92,18 +92,32 @@ def test_changed_feed_is_fetched_again(http_server, feed_url):  # noqa: F811
     assert not again.not_modified and again.state.etag != state.etag
 
 
-def test_cursor_skips_dated_entries_not_newer_but_keeps_undated(feed_url):
-    result = fetch(feed_url, FetchState(cursor="2024-03-05T14:00:00+00:00"))
+def test_cursor_skips_dated_entries_older_than_its_overlap_but_keeps_undated(feed_url):
+    """Entries dated up to 48 hours before the cursor are read again (storage ignores the ones stored), so an
+    entry that shows up late, dated before one already read, is not lost."""
+    everything = {p.title: p for p in fetch(feed_url, FetchState()).posts}
+    result = fetch(feed_url, FetchState(cursor="2024-03-07T07:30:00+00:00"))
 
-    assert sorted(p.title for p in result.posts) == ["Market day moved to Saturday",
-                                                      "Weather: heavy winds expected in the north"]
+    kept = {t for t, p in everything.items() if p.published_at is None
+            or p.published_at >= dt.datetime(2024, 3, 5, 7, 30, tzinfo=dt.timezone.utc)}
+    assert {p.title for p in result.posts} == kept and len(kept) < len(everything)
+    assert "Market day moved to Saturday" in kept  # 2024-03-05 14:00, before the cursor but within the overlap
     assert result.state.cursor == "2024-03-07T07:30:00+00:00"
 
 
 def test_cursor_is_kept_when_nothing_is_newer(feed_url):
-    result = fetch(feed_url, FetchState(cursor="2030-01-01T00:00:00+00:00"))
+    result = fetch(feed_url, FetchState(cursor="2024-03-20T00:00:00+00:00"))
 
-    assert result.state.cursor == "2030-01-01T00:00:00+00:00"
+    assert result.posts == [] or all(p.published_at is None for p in result.posts)
+    assert result.state.cursor == "2024-03-20T00:00:00+00:00"
+
+
+def test_an_entry_dated_in_the_future_does_not_move_the_cursor_past_now(feed_url):
+    """A 2034 date (a typo, a wrong clock) would otherwise hide every real entry until 2034."""
+    now = dt.datetime(2024, 3, 7, 12, tzinfo=dt.timezone.utc)
+    result = fetch(feed_url, FetchState(cursor="2034-01-01T00:00:00+00:00"), now=now)
+    assert result.state.cursor == now.isoformat()  # a stored cursor past now counts as now
+    assert "Weather: heavy winds expected in the north" in {p.title for p in result.posts}
 
 
 @pytest.mark.parametrize("content_length", [True, False], ids=["declared", "chunked"])
@@ -169,3 +183,10 @@ def test_local_file_over_the_cap_is_refused():
 def test_missing_local_file_is_a_fetch_error(tmp_path):
     with pytest.raises(FetchError, match="cannot read feed file"):
         fetch(str(tmp_path / "absent.rss"), FetchState())
+
+
+def test_entries_dated_after_now_are_read_but_never_become_the_cursor(feed_url):
+    now = dt.datetime(2024, 3, 6, tzinfo=dt.timezone.utc)  # the 03-06 and 03-07 entries are "in the future"
+    result = fetch(feed_url, FetchState(), now=now)
+    assert result.state.cursor == "2024-03-05T14:00:00+00:00"
+    assert any(p.published_at and p.published_at > now for p in result.posts)

@@ -22,12 +22,14 @@ from monitor.sources.html import html_to_text
 log = structlog.get_logger(__name__)
 
 USER_AGENT = "Vigil/0.1 (discourse monitor; RSS reader)"
+CURSOR_OVERLAP = dt.timedelta(hours=48)
 _FEED_TYPES = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
 
 
 def fetch(locator: str, state: FetchState, *, timeout_s: float = 20.0, max_bytes: int = 10 * 1024 * 1024,
-          client: httpx.Client | None = None) -> FetchResult:
-    """Fetch the feed at `locator` (http(s) URL, file:// URL or path) and return its entries newer than the cursor."""
+          client: httpx.Client | None = None, now: dt.datetime | None = None) -> FetchResult:
+    """Fetch the feed at `locator` (http(s) URL, file:// URL or path) and return its entries not older than the
+    cursor's overlap (see read_entries)."""
     if urlsplit(locator).scheme in ("http", "https"):
         downloaded = _download(locator, state, timeout_s=timeout_s, max_bytes=max_bytes, client=client)
         if downloaded is None:
@@ -44,22 +46,32 @@ def fetch(locator: str, state: FetchState, *, timeout_s: float = 20.0, max_bytes
         log.warning("rss.malformed_feed_kept", locator=locator, entries=len(feed.entries),
                     problem=str(feed.get("bozo_exception"))[:200])
 
-    result = read_entries(feed, cursor=state.cursor)
+    result = read_entries(feed, cursor=state.cursor, now=now)
     result.state = FetchState(etag=etag, last_modified=last_modified, cursor=result.state.cursor)
     log.info("rss.fetched", locator=locator, posts=len(result.posts), errors=len(result.errors),
              cursor=result.state.cursor)
     return result
 
 
-def read_entries(feed: feedparser.FeedParserDict, *, cursor: str | None = None) -> FetchResult:
-    """Turn parsed feed entries into posts and row errors; skip dated entries not newer than `cursor`."""
+def read_entries(feed: feedparser.FeedParserDict, *, cursor: str | None = None,
+                 now: dt.datetime | None = None) -> FetchResult:
+    """Turn parsed feed entries into posts and row errors; skip dated entries older than `CURSOR_OVERLAP` before
+    the cursor (the newest date read so far).
+
+    The cursor only saves work: storage ignores posts already stored. So it is read with an overlap (an entry
+    that appears late, dated before one already read, is still taken) and never moves past `now` (an entry
+    dated in the future would otherwise hide every real one until that date).
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
     since = _parse_cursor(cursor)
+    if since is not None:
+        since = min(since, now)
     newest = since
     feed_language = normalise_code(feed.feed.get("language"))
     result = FetchResult()
     for position, entry in enumerate(feed.entries, start=1):
         published = _published_at(entry)
-        if published is not None and since is not None and published <= since:
+        if published is not None and since is not None and published < since - CURSOR_OVERLAP:
             continue
         location = entry.get("id") or entry.get("link") or f"entry {position}"
         title = html_to_text(entry.get("title", ""))
@@ -78,7 +90,7 @@ def read_entries(feed: feedparser.FeedParserDict, *, cursor: str | None = None) 
             published_at=published,
             language=_entry_language(entry) or feed_language,
         ))
-        if published is not None and (newest is None or published > newest):
+        if published is not None and published <= now and (newest is None or published > newest):
             newest = published
     result.state = FetchState(cursor=newest.isoformat() if newest else None)
     return result
