@@ -280,3 +280,17 @@ def test_checks_of_one_country_take_turns(pg_engine):
                 check()
             second.rollback()
         first.rollback()
+
+
+def test_late_posts_that_raise_the_day_before_an_alert_extend_it_instead_of_opening_another(db_session):
+    _rollups(db_session, "AM", [5, 6, 5, 7, 6, 5, 6] * 4 + [6, 30])
+    [alert_id] = check_spikes(db_session, "AM", _day(29), PARAMS)
+    alert = db_session.get(Alert, alert_id)
+    assert alert.started_on == _day(29)
+    late = db_session.scalar(select(Rollup).where(Rollup.country == "AM", Rollup.day == _day(28),
+                                                  Rollup.category == "*", Rollup.trigger == "*"))
+    late.antisemitic = 28  # an export of the day before arrives
+    db_session.flush()
+    assert check_spikes(db_session, "AM", _day(29), PARAMS) == []  # nothing new to announce
+    assert db_session.scalar(select(func.count()).select_from(Alert)) == 1
+    assert (alert.started_on, alert.last_seen_on, alert.notice) == (_day(28), _day(29), 1)

@@ -81,12 +81,14 @@ def _hourly_alarms(session: Session, country: str, now: dt.datetime,
 
 
 def _event_alert(session: Session, country: str, metric: str, day: dt.date, cooldown: int) -> Alert | None:
-    """The alert of the event that `day` belongs to: started by then, last seen within the cooldown."""
+    """The alert of the event that `day` belongs to: last seen within the cooldown before it, started by then or
+    within the cooldown after it (late posts can raise a day before the alert's first: the same event)."""
     return session.scalar(
         select(Alert)
         .where(Alert.country == country, Alert.kind == "spike", Alert.metric == metric,
-               Alert.started_on <= day, Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
-        .order_by(Alert.started_on.desc())
+               Alert.started_on <= day + dt.timedelta(days=cooldown),
+               Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
+        .order_by((Alert.started_on > day).asc(), Alert.started_on.desc())  # one started by then comes first
         .limit(1)
     )
 
@@ -127,6 +129,10 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
             return
         alert = session.scalar(select(Alert).where(  # opened meanwhile by a concurrent check
             Alert.country == country, Alert.kind == "spike", Alert.metric == metric, Alert.started_on == day))
+    if day < alert.started_on and session.scalar(select(Alert.id).where(  # late posts: it began earlier
+            Alert.country == country, Alert.kind == "spike", Alert.metric == alert.metric,
+            Alert.started_on == day)) is None:
+        alert.started_on = day
     before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
     if alert.status == "resolved" and (day > alert.last_seen_on or (
             hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
