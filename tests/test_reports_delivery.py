@@ -97,6 +97,19 @@ def test_due_reports_looks_back_one_week_and_not_before_the_subscriber_existed()
     assert due_reports(0, 8, "No/Such_Zone", now)[-1][0] == "2024-W07"  # unknown zone falls back to UTC
 
 
+def test_a_report_is_never_due_before_its_utc_week_is_over():
+    """Monday 02:00 in Yerevan (UTC+4) is Sunday 22:00 UTC, inside the week the report covers: it waits until
+    an hour after that week ends in UTC. West of UTC, and later hours, the local moment stands."""
+    sunday_night = dt.datetime(2024, 2, 25, 23, tzinfo=UTC)
+    assert due_reports(0, 2, "Asia/Yerevan", sunday_night, weeks=1) == []
+    monday = dt.datetime(2024, 2, 26, 1, tzinfo=UTC)
+    assert due_reports(0, 2, "Asia/Yerevan", monday, weeks=1) == [("2024-W08", monday)]
+    assert due_reports(0, 8, "Asia/Yerevan", dt.datetime(2024, 2, 26, 6, tzinfo=UTC), weeks=1) == [
+        ("2024-W08", dt.datetime(2024, 2, 26, 4, tzinfo=UTC))]
+    assert due_reports(0, 2, "America/New_York", dt.datetime(2024, 2, 26, 8, tzinfo=UTC), weeks=1) == [
+        ("2024-W08", dt.datetime(2024, 2, 26, 7, tzinfo=UTC))]
+
+
 # --- claims on PostgreSQL ------------------------------------------------------------------------------
 
 def test_beat_over_a_dst_change_claims_each_week_once(db_session, tmp_path):

@@ -19,6 +19,9 @@ log = structlog.get_logger(__name__)
 
 UTC = dt.timezone.utc
 WEEK = dt.timedelta(days=7)
+# A report waits this long after its UTC week ends: the last hour's posts are classified and rolled up by then
+# (posts still unclassified an hour after collection are swept up, see Settings.sweep_grace_s).
+DATA_SETTLE = dt.timedelta(hours=1)
 
 
 def zone_of(name: str | None) -> dt.tzinfo:
@@ -49,7 +52,9 @@ def due_reports(
     """(ISO week the report covers, UTC moment it fell due) for the last `weeks` local weeks whose due
     moment has passed by `now` and is not before `since` (the subscriber's creation), oldest first.
 
-    Looking back more than the current week lets a beat outage across a week boundary be caught up.
+    The data weeks are UTC weeks: a report is never due before its week has ended in UTC and DATA_SETTLE has
+    passed (Monday 02:00 in Yerevan is Sunday 22:00 UTC, two hours before the week it covers ends). Looking
+    back more than the current week lets a beat outage across a week boundary be caught up.
     """
     zone = zone_of(timezone)
     if since is not None:
@@ -59,7 +64,8 @@ def due_reports(
     found = []
     for back in reversed(range(weeks)):
         local_monday = monday - WEEK * back
-        moment = due_at(weekday, hour, zone, local_monday)
+        week_over = dt.datetime.combine(local_monday, dt.time(0), tzinfo=UTC) + DATA_SETTLE  # UTC Monday
+        moment = max(due_at(weekday, hour, zone, local_monday), week_over)
         if moment <= now and (since is None or moment >= since):
             found.append((iso_week_of(local_monday - WEEK), moment))
     return found
