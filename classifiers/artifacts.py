@@ -103,8 +103,12 @@ def record_evaluation(path: str | Path, results: dict, command: str) -> dict:
 def _mhc_coverage(mhc: dict) -> str:
     covered = sorted(lang for lang, m in mhc.items() if isinstance(m, dict) and m.get("vigil", {}).get("language_covered"))
     others = sorted(lang for lang, m in mhc.items() if isinstance(m, dict) and lang not in covered)
+    marked = ", ".join(f"{lang} {m['vigil']['marked_covered_share']}" for lang, m in sorted(mhc.items())
+                       if isinstance(m, dict) and "marked_covered_share" in m.get("vigil", {}))
     return (f"mhc-jewish languages covered by Vigil's seeds: {', '.join(covered) or 'none'}; not covered "
-            f"(`language_covered: false`, scored for the record): {', '.join(others) or 'none'}.")
+            f"(`language_covered: false`, scored for the record): {', '.join(others) or 'none'}."
+            + (f" Share of the cases (given without a language) that predict marks covered: {marked}." if marked
+               else ""))
 
 
 def _evaluation_lines(evaluation: dict) -> list[str]:
@@ -218,6 +222,12 @@ def render_card(card: dict) -> str:
         lines += ["", "Hand-written neutral posts never used in training (`classifiers/heldout/neutral.jsonl`), "
                   "flagged / rows (highest score): " + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})"
                                                                 for lang, v in fps.items()) + "."]
+    mentions = card["scores"].get("mentions-heldout_false_positives")
+    if mentions:
+        lines += ["", "Hand-written ordinary mentions of Jews, Jewish life and Israel, short and long, never used in "
+                  "training or in any choice (`classifiers/heldout/mentions.jsonl`), flagged / rows (highest score): "
+                  + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})" for lang, v in mentions.items())
+                  + "."]
     if card.get("reviews"):
         lines += _reviews_lines(card["reviews"])
     if card.get("evaluation"):

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import IO, Annotated, TextIO
 
 import typer
 
@@ -71,9 +71,17 @@ def read_reviews() -> list[dict]:
         return reviewed_rows(session)
 
 
-def read_posts(stream: TextIO) -> Iterator[tuple[int, dict | None, dict | None]]:
-    """(line number, post, error row) for each non-blank input line; exactly one of post/error is set."""
+def read_posts(stream: IO) -> Iterator[tuple[int, dict | None, dict | None]]:
+    """(line number, post, error row) for each non-blank input line; exactly one of post/error is set.
+
+    A binary stream is decoded line by line, so a line that is not UTF-8 is an error row of its own."""
     for line_no, line in enumerate(stream, 1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield line_no, None, {"line": line_no, "error": f"not UTF-8 (byte {exc.start})"}
+                continue
         if not line.strip():
             continue
         try:
@@ -83,13 +91,27 @@ def read_posts(stream: TextIO) -> Iterator[tuple[int, dict | None, dict | None]]
             continue
         if not isinstance(row, dict):
             yield line_no, None, {"line": line_no, "error": "not a JSON object"}
-        elif not isinstance(row.get("text"), str) or not row["text"].strip():
-            yield line_no, None, {"id": row.get("id"), "line": line_no, "error": "missing text"}
-        else:
-            yield line_no, row, None
+            continue
+        post_id = row.get("id") if isinstance(row.get("id"), (str, int, float, type(None))) else None
+        error = _post_error(row)
+        yield (line_no, None, {"id": post_id, "line": line_no, "error": error}) if error else (line_no, row, None)
 
 
-def classify_stream(model, stream: TextIO, out: TextIO, batch_size: int = CLASSIFY_BATCH) -> tuple[int, int]:
+def _post_error(row: dict) -> str | None:
+    """Why a JSON object cannot be classified, or None."""
+    text, lang = row.get("text"), row.get("lang")
+    if not isinstance(text, str) or not text.strip():
+        return "missing text"
+    if lang is not None and not isinstance(lang, str):
+        return f"lang must be a string, not {type(lang).__name__}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def classify_stream(model, stream: IO, out: TextIO, batch_size: int = CLASSIFY_BATCH) -> tuple[int, int]:
     """Classify JSONL posts from `stream` into `out` in batches, keeping input order; return (classified, errors)."""
     done = errors = 0
     pending: list[tuple[dict | None, dict | None]] = []
@@ -128,12 +150,12 @@ def classify(
     from classifiers.artifacts import load_model
 
     model = load_model(model_dir)
-    src = sys.stdin if str(input) == "-" else input.open(encoding="utf-8")
+    src = sys.stdin.buffer if str(input) == "-" else input.open("rb")  # bytes: each line decoded on its own
     dst = sys.stdout if output is None else output.open("w", encoding="utf-8")
     try:
         done, errors = classify_stream(model, src, dst)
     finally:
-        if src is not sys.stdin:
+        if src is not sys.stdin.buffer:
             src.close()
         if dst is not sys.stdout:
             dst.close()

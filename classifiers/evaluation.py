@@ -161,8 +161,13 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
                                      for lang, rows in per_lang.items()}
             for lang, by_model in results["mhc-jewish"].items():
                 by_model["vigil"]["language_covered"] = lang in vigil.languages
+                # What predict marks on these cases, which come without a language (detected from the text).
+                marked = [p.language_covered for p in vigil.predict([r["text"] for r in per_lang[lang]])]
+                by_model["vigil"]["marked_covered_share"] = round(sum(marked) / len(marked), 4)
             results["mhc-jewish"]["note"] = (f"Vigil covers {', '.join(vigil.languages)}; a language it does not "
-                                             "cover is scored anyway but its posts are marked language_covered=false")
+                                             "cover is scored anyway but its posts are marked language_covered=false "
+                                             "(marked_covered_share: the share of these cases, given without a "
+                                             "language, that predict marks covered)")
     if "isca-cv" in protocols:
         results["isca-cv"] = isca_cv(isca_path, vigil_mix, extra_validation)
     return results

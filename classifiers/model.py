@@ -117,12 +117,18 @@ def explainable_grams(text: str) -> list[str]:
 
 
 def guess_language(text: str) -> str | None:
-    """A coarse script-based guess (hy / ru / uk / en) for posts that arrive without a language."""
+    """The language of a post that arrives without one: Armenian and Cyrillic (ru / uk) by their letters; a
+    Latin-script post by detection (monitor.language: lingua, among the languages Vigil watches and their
+    neighbours), since English, German, Polish, Spanish and Azerbaijani share the alphabet; None when unsure."""
     if _ARMENIAN.search(text):
         return "hy"
     if _CYRILLIC.search(text):
         return "uk" if _UKRAINIAN.search(text) else "ru"
-    return "en" if _LATIN.search(text) else None
+    if not _LATIN.search(text):
+        return None
+    from monitor.language import detect_language  # lingua loads on the first Latin-script post without a lang
+
+    return detect_language(text)
 
 
 def base_language(lang: str | None) -> str | None:
@@ -205,7 +211,7 @@ class Model:
         flagged_texts = [normalized[i] for i in flagged]
         categories = dict(zip(flagged, self._categories(flagged_texts), strict=True))
         explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
-        triggers = self._triggers(normalized, features, dates)
+        triggers = self._triggers(normalized, features, dates, flagged)
         covered: dict[str | None, bool] = {}  # per language code given; without a base language, guessed per text
         preds = []
         for i, (text, score, text_triggers, given) in enumerate(
@@ -221,14 +227,20 @@ class Model:
                                     explanation=explanations.get(i, []), language_covered=language_covered))
         return preds
 
-    def _triggers(self, normalized, features, dates) -> list[list[str]]:
-        """The taxonomy's term matches, plus the learned part's ids that the taxonomy lists and has active."""
+    def _triggers(self, normalized, features, dates, flagged: Sequence[int]) -> list[list[str]]:
+        """The taxonomy's term matches for every text; for the `flagged` (antisemitic) ones, plus the learned
+        part's ids that the taxonomy lists and has active.
+
+        The learned part is trained on labelled seed rows, nearly all antisemitic: on other posts it only
+        guessed from a word ("drones" alone got israel_azerbaijan_ties), so neutral posts get the YAML's terms,
+        which analysts can read and edit, and nothing else."""
         taxonomy = self.taxonomy
         matched = tag_batch(normalized, taxonomy, dates)
         learner = getattr(self, "trigger_learner", None)  # models saved before the learned part have none
-        if learner is None or not learner.trigger_ids:
+        if learner is None or not learner.trigger_ids or not len(flagged):
             return matched
-        learned = learner.predict(features)
+        flagged = list(flagged)
+        learned = {flagged[row]: ids for row, ids in learner.predict(features[flagged]).items()}
         active: dict[dt.date | None, list[str]] = {}
         for row, ids in learned.items():
             on_date = dates[row]

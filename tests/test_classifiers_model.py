@@ -51,8 +51,17 @@ def test_prediction_fields(tiny_model):
 
 
 def test_language_covered(tiny_model):
+    assert set(tiny_model.languages) == {"en", "ru"}
     preds = tiny_model.predict(["jews", "евреи", "Juden", "Juden"], ["en-GB", None, "de", None])
-    assert [p.language_covered for p in preds] == [True, True, False, True]  # unlabeled Latin is guessed 'en'
+    assert [p.language_covered for p in preds] == [True, True, False, False]
+
+
+def test_latin_script_posts_without_a_language_are_detected_not_taken_for_english(tiny_model):
+    texts = ["The council approved the new budget for schools and roads this week.",
+             "Hola amigos, mañana vamos todos juntos a la playa con la familia.",
+             "Dzisiaj w Warszawie pada deszcz i jest bardzo zimno na ulicach.",
+             "Die Stadtverwaltung hat heute den neuen Haushalt beschlossen.", "ok"]
+    assert [p.language_covered for p in tiny_model.predict(texts)] == [True, False, False, False, False]
 
 
 def test_predict_batches_and_handles_empty(tiny_model):
@@ -223,3 +232,36 @@ def test_predict_pauses_the_garbage_collector_and_restores_it(tiny_model, monkey
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+def test_classify_turns_bad_fields_and_bytes_into_error_rows(tiny_model, tmp_path):
+    """A lang that is not a string, a line that is not UTF-8, a lone surrogate: each an error row, in order,
+    and the good rows around them are classified and written (the file once ended empty)."""
+    lines = [b'{"id": "g1", "text": "the jews control the banks"}',
+             b'{"id": "b1", "text": "hello", "lang": 5}',
+             b'{"id": "b2", "text": "hello", "lang": ["en"]}',
+             b'{"id": "b3", "text": "caf\xe9 au lait"}',
+             b'{"id": "b4", "text": "broken \\ud800 text"}',
+             b'{"id": {"x": 1}, "text": "hello", "lang": 5}',
+             b'{"id": "g2", "text": "bread prices rose in yerevan", "lang": "en"}']
+    out = io.StringIO()
+    done, errors = classify_stream(tiny_model, io.BytesIO(b"\n".join(lines)), out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (done, errors) == (2, 5)
+    assert [r.get("id") for r in rows] == ["g1", "b1", "b2", None, "b4", None, "g2"]
+    assert rows[1]["error"] == "lang must be a string, not int" and rows[2]["error"] == "lang must be a string, not list"
+    assert rows[3] == {"line": 4, "error": "not UTF-8 (byte 25)"}
+    assert rows[4]["error"] == "text is not valid Unicode (a lone surrogate)"
+    assert "score" in rows[0] and "score" in rows[6]
+
+
+def test_vigil_classify_writes_every_row_of_a_file_with_bad_bytes(tmp_path, model_dir):
+    from typer.testing import CliRunner
+
+    from classifiers.commands import app
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"id": "g1", "text": "bread prices"}\n{"id": "b", "text": "\xff\xfe"}\n{"id": "g2", "text": "rain"}\n')
+    result = CliRunner().invoke(app, ["classify", str(src), "--model", str(model_dir), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r.get("id") for r in rows] == ["g1", None, "g2"] and "error" in rows[1]

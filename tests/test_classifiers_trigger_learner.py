@@ -69,8 +69,8 @@ def _rows() -> list[dict]:
     def row(text, antisemitic, triggers, category=None):
         return {"text": text, "antisemitic": antisemitic, "lang": "en", "triggers": triggers,
                 "category": category or ("conspiracy" if antisemitic else "none")}
-    oblique = [row(f"the kamikaze birds from the holy land again, paid with caspian barrels, day {i}", False,
-                   ["israel_azerbaijan_ties"]) for i in range(12)]
+    oblique = [row(f"the jews sent their kamikaze birds from the holy land again, paid with caspian barrels, day {i}",
+                   True, ["israel_azerbaijan_ties"], "collective_blame") for i in range(12)]
     other = [row(f"bread prices rose in yerevan this month, week {i}", False, []) for i in range(12)]
     hostile = [row(f"the jews control the banks and the newspapers, part {i}", True, [],
                    "conspiracy" if i % 2 else "classic_tropes") for i in range(12)]
@@ -84,9 +84,16 @@ def test_a_trained_model_adds_learned_triggers_only_while_the_yaml_lists_them(tm
     model = train(rows[::2] + rows[1::4], validation=rows[3::4], version="test-triggers", word_bits=12,
                   char_bits=12, min_rows_per_language=4)
     assert model.trigger_learner is not None and model.trigger_learner.trigger_ids == ["israel_azerbaijan_ties"]
-    post = "more kamikaze birds from the holy land, paid with caspian barrels"
-    assert model.predict([post])[0].triggers == ["israel_azerbaijan_ties"]
+    post = "the jews sent more kamikaze birds from the holy land, paid with caspian barrels"
+    assert model.predict([post])[0].antisemitic and model.predict([post])[0].triggers == ["israel_azerbaijan_ties"]
     assert model.predict(["bread prices rose in yerevan"])[0].triggers == []
+    # The learned part speaks for flagged posts only: the same words in a post not flagged get the YAML's tags.
+    from classifiers.normalize import normalize_batch
+
+    normalized = normalize_batch([post])
+    features = model.detector.named_steps["features"].transform(normalized)
+    assert model._triggers(normalized, features, [None], flagged=[0]) == [["israel_azerbaijan_ties"]]
+    assert model._triggers(normalized, features, [None], flagged=[]) == [[]]  # not flagged: the YAML's terms only
     scores = evaluate_triggers(model, rows)
     assert scores["yaml_terms"]["recall"] == 0.0  # no term of the YAML is in these oblique posts
     assert scores["yaml_and_learned"]["recall"] > 0.9 and scores["added_by_learned"] >= 11
