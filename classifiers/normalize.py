@@ -23,8 +23,10 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _MENTION = re.compile(r"(?<![\w@])@\w+")
-# (((they))) and spaced variants; three or more brackets each side.
-_ECHO = re.compile(r"(?:\(\s*){3,}([^()]{1,60}?)(?:\s*\)){3,}")
+# (((they))) and spaced variants; three or more brackets each side, around a name or a few words (at most four,
+# no sentence punctuation), not attached to a word: Russian and Armenian writers use "(((" and ")))" as sad and
+# happy faces ("Жаль((( ... )))"), and those must not read as the antisemitic echo.
+_ECHO = re.compile(r"(?<!\w)(?:\(\s*){3,}([^()\s.,!?;:]+(?:\s+[^()\s.,!?;:]+){0,3})(?:\s*\)){3,}(?!\w)")
 # j.e.w.s / j-e-w-s / j e w s: three or more single letters joined by one repeated separator.
 _SPACED = re.compile(r"(?<!\w)([^\W\d_])(?:([.\-·_* ])[^\W\d_])(?:\2[^\W\d_]){1,}(?!\w)")
 # Digits and symbols standing for letters, only between letters (j3ws, z1onist, j00s), never in numbers.

@@ -16,6 +16,11 @@ from classifiers.normalize import TextNormalizer, fold_case, normalize_batch, no
     ("j-e-w-s", "jews"),
     ("(((they))) know", "ECHOBRACKETS they know"),
     ("( ( (bankers) ) )", "ECHOBRACKETS bankers"),
+    ("((( j e w s )))", "ECHOBRACKETS jews"),
+    # Sad and happy faces in Russian and Armenian are not echoes: attached to a word, or around a sentence.
+    ("Жаль((( сегодня дождь, а завтра солнце )))", "жаль(( сегодня дождь, а завтра солнце ))"),
+    ("Այսօր((( անձրև է, բայց վաղը արև կլինի )))", "այսօր(( անձրեւ է, բայց վաղը արեւ կլինի ))"),
+    ("f(((x)))", "f((x))"),
     ("sooooo coool!!!!", "soo cool!!"),
     ("see https://example.org/a?b=1 now", "see URL now"),
     ("@someone_1 hello", "@USER hello"),
