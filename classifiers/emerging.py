@@ -20,10 +20,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from classifiers.model import STOPWORDS
-from classifiers.normalize import ECHO_TOKEN, URL_TOKEN, USER_TOKEN, normalize_text
+from classifiers.normalize import ECHO_TOKEN, EMAIL_TOKEN, URL_TOKEN, USER_TOKEN, normalize_text
 
 _WORD = re.compile(r"\w\w+")
-_PLACEHOLDERS = frozenset(t.strip().casefold().lstrip("@") for t in (URL_TOKEN, USER_TOKEN, ECHO_TOKEN))
+# The masks normalisation writes in place of links, handles, e-mail addresses and echo brackets, as _WORD finds
+# them (upper case: normalised text is case-folded, so no word of a post has these forms).
+_PLACEHOLDERS = frozenset(_WORD.findall(" ".join((URL_TOKEN, USER_TOKEN, ECHO_TOKEN, EMAIL_TOKEN))))
 
 
 @dataclass(frozen=True)
@@ -36,16 +38,14 @@ class EmergingTerm:
 
 
 def term_counts(texts: Iterable[str], max_n: int = 2) -> Counter[str]:
-    """Counts of word 1..max_n-grams over normalised texts; n-grams starting or ending with a stopword are skipped."""
+    """How many texts hold each word 1..max_n-gram (once per text, so one post repeating a word does not make it
+    a trend, and the counts are posts); n-grams starting or ending with a stopword are skipped."""
     counts: Counter[str] = Counter()
     for text in texts:
         words = [w for w in _WORD.findall(normalize_text(text)) if w not in _PLACEHOLDERS and not w.isdigit()]
-        for n in range(1, max_n + 1):
-            for i in range(len(words) - n + 1):
-                gram = words[i:i + n]
-                if gram[0] in STOPWORDS or gram[-1] in STOPWORDS:
-                    continue
-                counts[" ".join(gram)] += 1
+        grams = {" ".join(words[i:i + n]) for n in range(1, max_n + 1) for i in range(len(words) - n + 1)
+                 if words[i] not in STOPWORDS and words[i + n - 1] not in STOPWORDS}
+        counts.update(grams)
     return counts
 
 

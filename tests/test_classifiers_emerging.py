@@ -6,10 +6,12 @@ from collections import Counter
 from classifiers.emerging import emerging_terms, term_counts
 
 
-def test_term_counts_normalise_and_skip_stopwords():
-    counts = term_counts(["The DRONES of Baku", "drones, drones https://x.y"])
-    assert counts["drones"] == 3 and counts["baku"] == 1
-    assert "the" not in counts and "of baku" not in counts and "url" not in counts
+def test_term_counts_normalise_and_skip_stopwords_and_masks():
+    counts = term_counts(["The DRONES of Baku", "drones, drones https://x.y @someone me@example.org (((they)))"])
+    assert counts["drones"] == 2 and counts["baku"] == 1  # posts holding it, not occurrences
+    assert "the" not in counts and "of baku" not in counts
+    assert not {"URL", "USER", "EMAIL", "ECHOBRACKETS", "drones URL", "URL USER"} & set(counts), counts
+    assert counts["they"] == 1  # the echoed word itself stays
 
 
 def test_rising_term_ranks_first():
