@@ -3,7 +3,6 @@
 import csv
 import math
 
-import pytest
 from typer.testing import CliRunner
 
 from classifiers.commands import app
@@ -76,9 +75,3 @@ def test_evaluate_refuses_unknown_protocols(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path), "-p", "made-up"])
     assert result.exit_code != 0
     assert "unknown protocols" in result.output
-
-
-@pytest.mark.parametrize("protocol", ["isca-temporal", "isca-cv", "hatexplain-jewish", "mhc-jewish"])
-def test_protocol_names_are_accepted(protocol):
-    from classifiers.evaluation import PROTOCOLS
-    assert protocol in PROTOCOLS
