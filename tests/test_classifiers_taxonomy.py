@@ -47,6 +47,11 @@ def test_word_boundaries_and_stems():
     assert tag_triggers("цены газа растут", TAX) == []  # Russian gas is not Gaza
     assert tag_triggers("Holocausts of stamps", TAX) == ["holocaust_remembrance"]
     assert tag_triggers("xkarabakh", TAX) == []  # not a word start
+    # Case endings: ЦАХАЛа, азеров, Գազայից / Գազային.
+    assert tag_triggers("ЦАХАЛа удары по Ирану", TAX) == ["iran_israel_conflict"]
+    assert tag_triggers("азеров поддержал Израиль", TAX) == ["israel_azerbaijan_ties"]
+    assert tag_triggers("Գազայից փախստականներ", TAX, on_date=dt.date(2024, 1, 1)) == ["gaza_war"]
+    assert tag_triggers("Գազային օգնություն", TAX, on_date=dt.date(2024, 1, 1)) == ["gaza_war"]
 
 
 def test_gaza_war_active_from():
