@@ -121,3 +121,18 @@ def test_a_revoked_token_logs_the_browser_out(client, seeded, db_session):
     db_session.get(ApiToken, seeded.token_ids["viewer"]).revoked_at = dt.datetime.now(dt.timezone.utc)
     db_session.commit()
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_viewers_read_excerpts_in_the_review_queue_and_analysts_the_whole_post(client, seeded, db_session):
+    """As in the API: a viewer, who cannot label, reads 280 characters of a post; an analyst reads all of it."""
+    from monitor.models import Post
+
+    post = db_session.get(Post, seeded.posts["AM"][0])  # score 0.5: at the head of the review queue
+    post.text = "A long post about the budget. " * 12 + "THE-END-OF-THE-POST"
+    db_session.flush()
+    login(client, seeded.tokens["am_viewer"])
+    viewer = client.get("/review").text
+    assert "A long post about the budget." in viewer and "THE-END-OF-THE-POST" not in viewer
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
+    login(client, seeded.tokens["am_analyst"])
+    assert "THE-END-OF-THE-POST" in client.get("/review").text
