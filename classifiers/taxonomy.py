@@ -29,6 +29,8 @@ from classifiers.normalize import (
 )
 
 LANGUAGES = ("en", "ru", "hy", "de")
+MAX_ID_CHARS = 64  # the width of Rollup.trigger
+ID_PATTERN = re.compile(f"[a-z0-9_]{{1,{MAX_ID_CHARS}}}")
 
 
 _TOKEN = re.compile(r"\w+")
@@ -192,6 +194,9 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         tid = entry.get("id")
         if not tid or tid in seen:
             raise ValueError(f"trigger id missing or repeated: {tid!r}")
+        if not isinstance(tid, str) or not ID_PATTERN.fullmatch(tid):
+            raise ValueError(f"trigger id {str(tid)[:80]!r}: use 1-{MAX_ID_CHARS} lower-case letters, digits and _ "
+                             "(ids are stored with every post and rollup)")
         seen.add(tid)
         term_lists = []
         if entry.get("terms"):

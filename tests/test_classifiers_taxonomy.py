@@ -88,6 +88,8 @@ def test_editing_the_yaml_changes_tagging(tmp_path):
     {"triggers": ["x"]},
     {"triggers": {"id": "x"}},
     {"triggers": [{"id": "x", "requires_all": ["a"]}]},
+    {"triggers": [{"id": "x" * 65, "terms": ["a"]}]},  # longer than the rollups' trigger column
+    {"triggers": [{"id": "Gaza War", "terms": ["a"]}]},
 ])
 def test_bad_taxonomy_is_refused(bad):
     with pytest.raises(ValueError):
