@@ -174,9 +174,9 @@ class Model:
 
     @property
     def taxonomy(self) -> Taxonomy:
-        if self._taxonomy is None:
-            self._taxonomy = load_taxonomy(self.taxonomy_path)
-        return self._taxonomy
+        """The taxonomy set on the model, else the YAML's (`taxonomy_path` or the packaged one) as the file is
+        now: an edit changes tagging at the next batch, without retraining or a restart."""
+        return self._taxonomy if self._taxonomy is not None else load_taxonomy(self.taxonomy_path)
 
     def scores(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Calibrated antisemitism probabilities for raw texts, computed in bounded batches."""

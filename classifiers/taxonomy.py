@@ -3,7 +3,8 @@
 A trigger matches a text when every one of its term groups matches; a group matches when any of its
 terms (in any language) occurs as a whole word or phrase. `word*` matches any word starting with
 `word`, which covers Russian and Armenian inflection (`Израил*`, `Ադրբեջան*`). Editing
-`triggers.yaml` changes tagging at once, without retraining any model.
+`triggers.yaml` changes the tagging of newly classified posts at once (load_taxonomy reads a changed file
+again), without retraining any model; posts already stored keep their triggers.
 """
 
 from __future__ import annotations
@@ -216,17 +217,21 @@ def parse_taxonomy(data: dict) -> Taxonomy:
     return Taxonomy(version=str(data.get("version", "0")), triggers=tuple(triggers))
 
 
+PACKAGED = Path(__file__).parent / "triggers.yaml"
+
+
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
-    """Read and compile the trigger taxonomy from `path`, or the packaged `triggers.yaml` when None."""
-    if path is None:
-        return _packaged_taxonomy()
+    """The trigger taxonomy in `path`, or in the packaged `triggers.yaml` when None: compiled once per process
+    while the file stays the same, and read again once it changes (its size or modification time), so an edit
+    reaches running workers at their next batch without a restart."""
+    path = Path(path) if path is not None else PACKAGED
+    stat = path.stat()
+    return _compiled(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(path: str, _mtime_ns: int, _size: int) -> Taxonomy:
     return parse_taxonomy(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
-
-
-@functools.lru_cache(maxsize=1)
-def _packaged_taxonomy() -> Taxonomy:
-    text = (Path(__file__).parent / "triggers.yaml").read_text(encoding="utf-8")
-    return parse_taxonomy(yaml.safe_load(text) or {})
 
 
 def tag_normalized(normalized: str, taxonomy: Taxonomy, on_date: dt.date | None = None) -> list[str]:

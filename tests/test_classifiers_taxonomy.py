@@ -196,3 +196,13 @@ def test_a_phrase_key_is_a_whole_token_unless_its_word_ends_in_a_star():
     for text, tags in expected.items():
         assert tag_triggers(text, taxonomy) == tags, text
         assert taxonomy.triggers[0].matches(text.casefold()) == bool(tags), text  # the regexes agree
+
+
+def test_an_edited_yaml_is_read_again_by_a_running_process(tmp_path):
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: football\n    terms: {en: [football]}\n", encoding="utf-8")
+    first = load_taxonomy(path)
+    assert load_taxonomy(path) is first  # compiled once while the file stays the same
+    path.write_text("triggers:\n  - id: basketball\n    terms: {en: [basketball, hoops]}\n", encoding="utf-8")
+    assert load_taxonomy(path).ids == ["basketball"]
+    assert tag_triggers("hoops tonight", load_taxonomy(path)) == ["basketball"]
