@@ -5,8 +5,11 @@ Run: .venv/bin/python bench/detector_validation.py [--data ../shared/data] ['{"c
 Each JSON argument is a set of make_detector parameters ('{}' is the default). The detector is fitted on the
 fit rows of the shipped recipe's threshold split (seeds' train split, background corpus, ToxiGen, ISCA 2019-21
 but its latest 15%) and scored on the three validation sets that choose the threshold: ISCA's latest
-train-year slice, HateXplain's validation split and the seed validation slice. Test splits (ISCA 2022-23,
-HateXplain test, held-out seeds) are never read. Prints AUC and the best recall at precision >= 0.8 per set.
+train-year slice, HateXplain's validation split and the seed validation slice; and on
+bench/mentions_validation.jsonl, ordinary mentions of Jews and Israel written for this study (all
+non-antisemitic, so it prints how many score 0.5 or more and the highest score). Test splits (ISCA 2022-23,
+HateXplain test, held-out seeds, classifiers/heldout/) are never read. Prints AUC and the best recall at
+precision >= 0.8 per set.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def main() -> None:
     parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     args = parser.parse_args()
 
-    from classifiers.data import hatexplain_jewish, isca_temporal, rows_by_split, seed_rows, toxigen_rows
+    from classifiers.data import hatexplain_jewish, isca_temporal, read_jsonl, rows_by_split, seed_rows, toxigen_rows
     from classifiers.evaluation import recall_at_precision
     from classifiers.training import _fit_detector, isca_validation_slice, recipe_rows, threshold_split
 
@@ -37,6 +40,7 @@ def main() -> None:
     fit, validation = threshold_split(train_rows, isca_fit, isca_val + hx_val)
     sets = {"isca_val": isca_val, "hatexplain_val": hx_val,
             "seed_val": [r for r in validation if r.get("source") == "seeds"]}
+    mentions = read_jsonl(os.path.join(os.path.dirname(__file__), "mentions_validation.jsonl"))
     print(f"fit rows {len(fit)}; validation rows " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
     for setting in args.settings:
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(setting).items()}
@@ -47,6 +51,9 @@ def main() -> None:
             y = [r["antisemitic"] for r in rows]
             scores = detector.predict_proba([r["text"] for r in rows])[:, 1]
             out.append(f"{name} AUC {roc_auc_score(y, scores):.4f} R@P0.8 {recall_at_precision(y, scores):.4f}")
+        mention_scores = detector.predict_proba([r["text"] for r in mentions])[:, 1]
+        out.append(f"mentions_val {int((mention_scores >= 0.5).sum())}/{len(mentions)} >= 0.5, "
+                   f"max {mention_scores.max():.4f}")
         print(f"{setting}: " + "; ".join(out) + f" (fit {time.perf_counter() - start:.0f} s)", flush=True)
 
 

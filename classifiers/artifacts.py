@@ -192,7 +192,9 @@ def render_card(card: dict) -> str:
         "(classifiers/trigger_learner.py) for triggers with enough labelled seed rows; a learned trigger is "
         "reported only while the YAML lists it and it is active, so editing the YAML needs no retraining. A generated background corpus of "
         "neutral everyday sentences in Russian, Armenian, English and German keeps ordinary text in those languages "
-        "from scoring high merely because most seed text in them is about Jews.", "",
+        "from scoring high merely because most seed text in them is about Jews; its ordinary mentions of Jews, "
+        "Jewish life and Israel, weighted like the seeds, keep a post from scoring high merely because it names "
+        "Jews.", "",
         "## Training data", "",
     ]
     lines += [f"- **{d['name']}** ({d['licence']}; credit: {d['credit']}): {d['used']}" for d in card["training_data"]]
@@ -233,6 +235,9 @@ def render_card(card: dict) -> str:
     if card.get("evaluation"):
         lines += _evaluation_lines(card["evaluation"])
     lines += ["", "## Limits", "",
+              "- A post of a word or two that names Jews (\"Jewish\", \"Еврей\", \"Jude\") can still score as "
+              "antisemitic: with so few words the name itself carries the score. Longer ordinary mentions are checked "
+              "above.",
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
               "for automated decisions about people.",

@@ -348,3 +348,77 @@ _DE = [
 
 TEMPLATES = {"ru": _RU, "hy": _HY, "en": _EN, "de": _DE}
 WORDS = {"ru": _RU_WORDS, "hy": _HY_WORDS, "en": _EN_WORDS, "de": _DE_WORDS}
+
+# Ordinary mentions of Jews, Jewish life and Israel, long and short (headlines, single words): without them the
+# only texts naming Jews that say nothing hostile were a few templates above and the seeds' hard negatives, so
+# "Евреи Армении отметили Пасху." or the word "Jews" alone scored as antisemitic. Their wording differs from the
+# held-out check in classifiers/heldout/mentions.jsonl.
+_RU_MENTIONS = [
+    "Евреи {city_gen} {day} отметили {jholiday}.",
+    "Евреи {city_gen} {day} собрались в синагоге на праздник.",
+    "Еврейские студенты {in_city} {day} провели вечер поэзии.",
+    "Еврей из {city_gen} открыл пекарню {in_city}.",
+    "Еврейская школа {in_city} {day} приняла новых учеников.",
+    "Мой сосед еврей, он {day} угостил нас мацой.",
+    "Евреи и армяне {in_city} {day} вместе почтили память жертв геноцида.",
+    "Раввин {day} встретился с мэром и обсудил ремонт старого кладбища.",
+    "Еврейские врачи {in_city} {day} провели бесплатный приём.",
+    "{in_city} {day} прошёл концерт еврейской музыки.",
+    "Книга о евреях {city_gen} вышла на армянском языке.",
+    "В Израиле {day} прошли выборы в кнессет.",
+    "Израиль {day} открыл новый культурный центр {in_city}.",
+    "Израильские туристы {day} посетили Гарни и Гегард.",
+    "Евреи", "Еврейская община", "Еврейский квартал", "Еврейские праздники", "Еврейская кухня",
+    "Еврейские студенты", "Жизнь евреев {in_city}", "Евреи {city_gen}", "Синагога {city_gen}", "Израиль",
+    "Новости Израиля", "Нетаньяху", "Кнессет", "ЦАХАЛ", "Израильские дроны", "Израиль и Азербайджан",
+    "Я еврей.", "Она еврейка.", "Сионизм",
+]
+_HY_MENTIONS = [
+    "{city_gen} հրեաները {day} նշեցին {jholiday}։",
+    "Հրեա ուսանողները {in_city} {day} պոեզիայի երեկո կազմակերպեցին։",
+    "Հրեական դպրոցը {in_city} {day} նոր աշակերտներ ընդունեց։",
+    "Իմ հարևանը հրեա է, նա {day} մեզ մացա հյուրասիրեց։",
+    "Հրեաները և հայերը {in_city} {day} միասին հարգեցին ցեղասպանության զոհերի հիշատակը։",
+    "Ռաբբին {day} հանդիպեց քաղաքապետին։",
+    "Հրեա բժիշկները {in_city} {day} անվճար ընդունելություն անցկացրին։",
+    "{in_city} {day} հրեական երաժշտության համերգ տեղի ունեցավ։",
+    "Իսրայելում {day} խորհրդարանական ընտրություններ անցկացվեցին։",
+    "Իսրայելցի զբոսաշրջիկները {day} այցելեցին Գառնի և Գեղարդ։",
+    "Հրեաներ", "Հրեաները", "Հրեական համայնք", "Հրեական տոներ", "Հրեական խոհանոց", "Հրեա ուսանողներ",
+    "{city_gen} հրեաները", "Իսրայել", "Իսրայելի լուրեր", "Նեթանյահու", "Իսրայելական դրոններ",
+    "Իսրայել և Ադրբեջան", "Ես հրեա եմ։", "Սինագոգ",
+]
+_EN_MENTIONS = [
+    "Jews in {city} celebrated {jholiday} {day}.",
+    "The Jews of {city} gathered at the synagogue for {jholiday}.",
+    "Jewish students in {city} held a poetry night {day}.",
+    "A Jewish baker opened a new bakery in {city} {day}.",
+    "The Jewish school in {city} welcomed new pupils {day}.",
+    "My Jewish neighbour brought us challah {day}.",
+    "Jewish and Armenian families in {city} remembered the genocide victims together {day}.",
+    "The rabbi met the mayor {day} to talk about repairs to the old cemetery.",
+    "Jewish doctors in {city} offered free check-ups {day}.",
+    "A concert of Jewish music {venue} {day}.",
+    "A book about the Jews of {city} is out in Armenian.",
+    "Israel held parliamentary elections {day}.",
+    "Israeli tourists visited Garni and Geghard {day}.",
+    "Jews", "a Jew", "Jew", "Jewish community", "Jewish students", "Jewish food", "Jewish holidays",
+    "Jewish life in {city}", "Jews of {city}", "Israel", "Israel news", "Israeli drones", "Netanyahu", "IDF",
+    "Zionism", "I am Jewish.", "She is Jewish.", "Synagogue in {city}", "Rabbi",
+]
+_DE_MENTIONS = [
+    "Die Juden {in_city} haben {day} {jholiday} gefeiert.",
+    "Jüdische Studierende {in_city} haben {day} einen Poesieabend veranstaltet.",
+    "Ein jüdischer Bäcker hat {day} {in_city} eine Bäckerei eröffnet.",
+    "Die jüdische Schule {in_city} hat {day} neue Schüler aufgenommen.",
+    "Mein jüdischer Nachbar hat uns {day} Challa mitgebracht.",
+    "Der Rabbiner hat sich {day} mit der Bürgermeisterin getroffen.",
+    "Jüdische Ärztinnen {in_city} haben {day} kostenlose Untersuchungen angeboten.",
+    "{day} gibt es ein Konzert mit jüdischer Musik {in_city}.",
+    "In Israel wurde {day} ein neues Parlament gewählt.",
+    "Israelische Touristen haben {day} Garni und Geghard besucht.",
+    "Juden", "Jüdische Gemeinde", "Jüdisches Leben {in_city}", "Jüdische Feiertage", "Jüdische Küche",
+    "Israel", "Israelische Drohnen", "Netanjahu", "Synagoge", "Ich bin Jude.", "Sie ist Jüdin.",
+]
+
+MENTION_TEMPLATES = {"ru": _RU_MENTIONS, "hy": _HY_MENTIONS, "en": _EN_MENTIONS, "de": _DE_MENTIONS}

@@ -87,6 +87,12 @@ def neutral_heldout_rows() -> list[dict]:
     return read_jsonl(PACKAGE_DIR / "heldout" / "neutral.jsonl", source="neutral-heldout")
 
 
+def mentions_heldout_rows() -> list[dict]:
+    """Hand-written ordinary mentions of Jews, Jewish life and Israel (ru/hy/en/de, short and long), kept out of
+    all training and of every choice: a check that naming Jews is not taken for hostility."""
+    return read_jsonl(PACKAGE_DIR / "heldout" / "mentions.jsonl", source="mentions-heldout")
+
+
 def data_file(path: str | Path, name: str) -> Path:
     """`path` itself, or the file `name` inside it when `path` is a data set's folder."""
     path = Path(path)

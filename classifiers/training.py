@@ -25,6 +25,7 @@ from classifiers.data import (
     hash_split,
     hatexplain_jewish,
     isca_temporal,
+    mentions_heldout_rows,
     neutral_heldout_rows,
     rows_by_split,
     seed_rows,
@@ -282,7 +283,20 @@ def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
         scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
         scores["heldout_triggers"] = evaluate_triggers(model, heldout)
     scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
+    scores["mentions-heldout_false_positives"] = evaluate_false_positives(model, mentions_heldout_rows())
     return scores
+
+
+def _background_note(rows: list[dict]) -> str:
+    """How many generated neutral sentences were fitted, per weight (everyday ones, and mentions of Jews)."""
+    by_weight: dict[float, int] = {}
+    for r in rows:
+        by_weight[float(r.get("weight", 1.0))] = by_weight.get(float(r.get("weight", 1.0)), 0) + 1
+    return ("generated neutral sentences (ru/hy/en/de): " + ", ".join(f"{n} at weight {w:g}" for w, n in
+                                                                     sorted(by_weight.items()))
+            + " (everyday ones at the lower weight; ordinary mentions of Jews, Jewish life and Israel at the higher)"
+            if len(by_weight) > 1 else f"{len(rows)} generated neutral sentences (ru/hy/en/de), weight "
+            f"{next(iter(by_weight), 1.0):g}")
 
 
 def _difference(after: float, before: float) -> float | None:
@@ -341,7 +355,7 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
     review_train, review_heldout, review_card = [], None, None
     if reviews is not None:
         review_train, review_heldout, dropped = split_reviews(
-            reviews, evaluated=heldout + (isca_test or []) + neutral_heldout_rows(),
+            reviews, evaluated=heldout + (isca_test or []) + neutral_heldout_rows() + mentions_heldout_rows(),
             trained=train_rows + (validation or []))
         review_train = [{**r, "weight": review_weight} for r in review_train]
         review_card = {"train": len(review_train), "heldout": len(review_heldout), "dropped_overlap": dropped,
@@ -380,8 +394,7 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
     if background:
         data_notes.append({"name": "background corpus (classifiers/background_words.py)",
                            "licence": "project's own (Apache-2.0)", "credit": "Vigil project templates",
-                           "used": f"{sum(r.get('source') == 'background' for r in train_rows)} generated neutral "
-                                   "sentences (ru/hy/en/de), weight 1"})
+                           "used": _background_note([r for r in train_rows if r.get("source") == BACKGROUND_SOURCE])})
     save_model(model, out, training_data=data_notes, scores=scores,
                protocol="isca-temporal" if isca is not None else "hash held-out split", reviews=review_card)
     return model, scores

@@ -2,8 +2,10 @@
 
 import collections
 
+import pytest
+
 from classifiers.background import background_rows, background_sentences
-from classifiers.data import neutral_heldout_rows, seed_rows
+from classifiers.data import mentions_heldout_rows, neutral_heldout_rows, seed_rows
 from classifiers.features import TargetMention
 from classifiers.normalize import normalize_text
 from monitor.demo import texts as demo
@@ -11,8 +13,9 @@ from monitor.demo import texts as demo
 
 def test_background_is_deterministic_distinct_and_neutral():
     assert background_sentences("ru", 50) == background_sentences("ru", 50)
-    rows = background_rows({"ru": 300, "hy": 200, "en": 100})
-    assert collections.Counter(r["lang"] for r in rows) == {"ru": 300, "hy": 200, "en": 100}
+    rows = background_rows({"ru": 300, "hy": 200, "en": 100}, mention_counts={"ru": 50, "de": 20})
+    assert collections.Counter(r["lang"] for r in rows) == {"ru": 350, "hy": 200, "en": 100, "de": 20}
+    assert {r["weight"] for r in rows if r["lang"] == "de"} == {5.0}  # mentions count like the seeds
     assert len({r["text"] for r in rows}) == len(rows)
     assert all(not r["antisemitic"] and r["category"] == "none" and r["split"] == "train" for r in rows)
     assert not any("{" in r["text"] for r in rows)
@@ -35,11 +38,25 @@ def test_demo_sentences_are_not_training_or_check_text():
     assert not ours & _demo_sentences()
 
 
-def test_neutral_heldout_rows_are_never_trained_on():
-    rows = neutral_heldout_rows()
+@pytest.mark.parametrize("read", [neutral_heldout_rows, mentions_heldout_rows])
+def test_heldout_checks_are_never_trained_on(read):
+    rows = read()
     assert {r["lang"] for r in rows} == {"ru", "hy", "en", "de"}
     assert all(r["split"] == "heldout" and not r["antisemitic"] for r in rows)
-    assert not {r["text"] for r in rows} & {r["text"] for r in background_rows() + seed_rows()}
+    trained = {r["text"].casefold() for r in background_rows() + seed_rows()}
+    assert not {r["text"].casefold() for r in rows} & trained
+
+
+def test_the_mentions_validation_set_is_neither_trained_on_nor_a_heldout_text():
+    from pathlib import Path
+
+    from classifiers.data import read_jsonl
+
+    rows = read_jsonl(Path(__file__).parents[1] / "bench" / "mentions_validation.jsonl")
+    texts = {r["text"].casefold() for r in rows}
+    assert len(texts) == len(rows) >= 30
+    others = background_rows() + seed_rows() + neutral_heldout_rows() + mentions_heldout_rows()
+    assert not texts & {r["text"].casefold() for r in others}
 
 
 def test_target_mention_flags_posts_naming_no_target():
