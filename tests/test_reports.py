@@ -8,6 +8,7 @@ import math
 import struct
 
 import pytest
+from sqlalchemy import select
 
 from monitor.models import Alert, Classification, Post, Rollup, Source
 from monitor.reports import build_weekly_report, render_html, write_report
@@ -326,3 +327,18 @@ def test_stats():
     assert percent_change(15, 10) == pytest.approx(50.0)
     assert points_change(0.05, None) is None and points_change(0.06, 0.05) == pytest.approx(1.0)
 
+
+
+def test_html_alerts_name_their_drivers_and_gaps_say_data_is_missing(db_session, world):
+    de = next(a for a in db_session.scalars(select(Alert).where(Alert.country == "DE")))
+    de.details = {"triggers": [{"id": "israel_azerbaijan_ties", "antisemitic": 31, "lift": 16.0}],
+                  "categories": [{"id": "collective_blame", "antisemitic": 28, "lift": 17.3}]}
+    pl = next(a for a in db_session.scalars(select(Alert).where(Alert.country == "PL")))
+    pl.details, pl.score = {"sources": [{"name": "pl-news"}]}, 30.0
+    db_session.flush()
+    html = render_html(build_weekly_report(db_session, WEEK), charts=False)
+    assert "Top triggers: Israel–Azerbaijan ties 31 posts (16.0x)." in html
+    assert "Top categories: Collective blame 28 posts (17.3x)." in html
+    assert "no data from pl-news" in html and "Missing data, not a drop to zero." in html
+    assert "observed 24, expected 12.5" in html  # the spike's line; the gap's has none
+    assert html.count("observed 24") == 1
