@@ -42,6 +42,12 @@ _ARMENIAN = re.compile("[\u0531-\u058f]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _UKRAINIAN = re.compile("[іїєґ]", re.IGNORECASE)
 _LATIN = re.compile("[a-zA-Z]")
+# Function words of the covered Latin-script languages that other Latin-script languages hardly use.
+_ENGLISH_WORDS = frozenset("""the and is are were of you your that this with for it they them have not be my she his her
+what who but just can about from like how why when there their our been would""".split())  # not "i", "to", "we"
+# (Polish), "he", "me" (Spanish), "was" (German)
+_GERMAN_WORDS = frozenset("""der das und ist nicht ein eine mit sie wir ich auf den von zu sind dass auch wie aber
+noch nur oder wenn dem des sich bei""".split())
 
 
 @dataclass
@@ -118,15 +124,21 @@ def explainable_grams(text: str) -> list[str]:
 
 def guess_language(text: str) -> str | None:
     """The language of a post that arrives without one: Armenian and Cyrillic (ru / uk) by their letters; a
-    Latin-script post by detection (monitor.language: lingua, among the languages Vigil watches and their
-    neighbours), since English, German, Polish, Spanish and Azerbaijani share the alphabet; None when unsure."""
+    Latin-script post holding English or German function words as that language, any other by detection
+    (monitor.language: lingua, among the languages Vigil watches and their neighbours), since Polish, Spanish
+    or Azerbaijani share the alphabet; None when unsure. Detection costs about a millisecond a post here, so
+    it runs only for the posts the function words leave open."""
     if _ARMENIAN.search(text):
         return "hy"
     if _CYRILLIC.search(text):
         return "uk" if _UKRAINIAN.search(text) else "ru"
     if not _LATIN.search(text):
         return None
-    from monitor.language import detect_language  # lingua loads on the first Latin-script post without a lang
+    words = _TOKEN.findall(text.casefold())
+    english, german = sum(w in _ENGLISH_WORDS for w in words), sum(w in _GERMAN_WORDS for w in words)
+    if english or german:
+        return "en" if english >= german else "de"
+    from monitor.language import detect_language  # lingua loads on the first such post
 
     return detect_language(text)
 
