@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import structlog
 import yaml
 
 from classifiers.normalize import (
@@ -28,6 +29,8 @@ from classifiers.normalize import (
     ragged_rows,
     split_texts,
 )
+
+log = structlog.get_logger(__name__)
 
 LANGUAGES = ("en", "ru", "hy", "de")
 MAX_ID_CHARS = 64  # the width of Rollup.trigger
@@ -226,7 +229,20 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     reaches running workers at their next batch without a restart."""
     path = Path(path) if path is not None else PACKAGED
     stat = path.stat()
-    return _compiled(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    key = str(path.resolve())
+    try:
+        taxonomy = _compiled(key, stat.st_mtime_ns, stat.st_size)
+    except (ValueError, yaml.YAMLError) as exc:
+        if key not in _last_good:
+            raise
+        # A broken edit (a typo, a file half saved) must not stop classification: keep tagging as before.
+        log.error("taxonomy_edit_refused", path=key, error=str(exc)[:300])
+        return _last_good[key]
+    _last_good[key] = taxonomy
+    return taxonomy
+
+
+_last_good: dict[str, Taxonomy] = {}  # per file, the last version that compiled
 
 
 @functools.lru_cache(maxsize=8)

@@ -206,3 +206,16 @@ def test_an_edited_yaml_is_read_again_by_a_running_process(tmp_path):
     path.write_text("triggers:\n  - id: basketball\n    terms: {en: [basketball, hoops]}\n", encoding="utf-8")
     assert load_taxonomy(path).ids == ["basketball"]
     assert tag_triggers("hoops tonight", load_taxonomy(path)) == ["basketball"]
+
+
+def test_a_broken_edit_keeps_the_last_taxonomy_that_compiled(tmp_path):
+    """A typo or a half-saved file must not stop classification in running workers: tagging goes on as before."""
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: football\n    terms: {en: [football]}\n", encoding="utf-8")
+    good = load_taxonomy(path)
+    path.write_text("triggers:\n  - id: Foot Ball\n    terms: {fr: [x]}\n", encoding="utf-8")
+    assert load_taxonomy(path) is good
+    never_good = tmp_path / "broken.yaml"  # a file never read whole has nothing to fall back on
+    never_good.write_text("triggers: [x]\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        load_taxonomy(never_good)
