@@ -78,6 +78,14 @@ def claim_run(session: Session, iso_week: str, countries: list[str] | None,
     return None
 
 
+def run_in_hand(session: Session, iso_week: str, countries: list[str] | None) -> bool:
+    """True when the run for (scope, week) is being rendered by someone (`working`): a claim that came back
+    None for it is not a finished run, and is worth trying again once the run may be stale."""
+    status = session.scalar(select(ReportRun.status).where(ReportRun.scope == scope_of(countries),
+                                                           ReportRun.iso_week == iso_week))
+    return status == "working"
+
+
 def render_run(session: Session, run_id: int, out_dir: Path, countries: list[str] | None) -> ReportRun:
     """Render a claimed run's HTML report and record where it is and its checksum."""
     run = session.get(ReportRun, run_id)

@@ -222,3 +222,22 @@ def test_a_slow_round_does_not_send_what_another_round_claimed_first(db_session,
     with tasks.sessions().begin() as session:
         assert notify.claim(session, planned, dt.datetime.now(dt.timezone.utc)) is None  # so A does not
     assert [m[1] for m in inbox.messages] == [["ngo@example.org"]]
+
+
+def test_the_weekly_report_task_waits_for_a_run_in_hand_and_takes_it_over_once_stale(db_session, tasks):
+    """A redelivered weekly task finds its own run still `working` (its worker was lost a moment ago): it retries
+    later instead of acking the run away for good, and takes the run over once it counts as stale."""
+    from celery.exceptions import MaxRetriesExceededError
+
+    from monitor.models import ReportRun
+
+    run = ReportRun(scope="all", iso_week="2024-W08", status="working", started_at=dt.datetime.now(dt.timezone.utc))
+    db_session.add(run)
+    db_session.flush()
+    with pytest.raises(MaxRetriesExceededError):  # eager retries come back at once, while the run is fresh
+        tasks.render_weekly_report.apply(args=["2024-W08"]).get()
+    run.started_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    db_session.flush()
+    outcome = tasks.render_weekly_report.apply(args=["2024-W08"]).get()
+    assert outcome["run_id"] == run.id and outcome["status"] == "success"
+    assert tasks.render_weekly_report.apply(args=["2024-W08"]).get() == {"iso_week": "2024-W08", "skipped": True}
