@@ -88,7 +88,9 @@ def _event_alert(session: Session, country: str, metric: str, day: dt.date, cool
         .where(Alert.country == country, Alert.kind == "spike", Alert.metric == metric,
                Alert.started_on <= day + dt.timedelta(days=cooldown),
                Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
-        .order_by((Alert.started_on > day).asc(), Alert.started_on.desc())  # one started by then comes first
+        # One started by then comes first (the latest such); else the one starting soonest after `day`.
+        .order_by((Alert.started_on > day).asc(),
+                  case((Alert.started_on <= day, Alert.started_on), else_=None).desc(), Alert.started_on.asc())
         .limit(1)
     )
 
@@ -132,7 +134,7 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
     if day < alert.started_on and session.scalar(select(Alert.id).where(  # late posts: it began earlier
             Alert.country == country, Alert.kind == "spike", Alert.metric == alert.metric,
             Alert.started_on == day)) is None:
-        alert.started_on = day
+        alert.started_on, alert.updated_at = day, now
     before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
     if alert.status == "resolved" and (day > alert.last_seen_on or (
             hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
