@@ -235,9 +235,9 @@ def render_card(card: dict) -> str:
     if card.get("evaluation"):
         lines += _evaluation_lines(card["evaluation"])
     lines += ["", "## Limits", "",
-              "- A post of a word or two that names Jews (\"Jewish\", \"Еврей\", \"Jude\") can still score as "
-              "antisemitic: with so few words the name itself carries the score. Longer ordinary mentions are checked "
-              "above.",
+              "- A short post that names Jews can still score as antisemitic, a lone word (\"Jewish\", \"Еврей\", "
+              "\"Jude\") most of all: with so few words the name itself carries the score. The held-out check of "
+              "ordinary mentions above gives the measured rate.",
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
               "for automated decisions about people.",

@@ -19,8 +19,9 @@ log = structlog.get_logger(__name__)
 
 UTC = dt.timezone.utc
 WEEK = dt.timedelta(days=7)
-# A report waits this long after its UTC week ends: the last hour's posts are classified and rolled up by then
-# (posts still unclassified an hour after collection are swept up, see Settings.sweep_grace_s).
+# A report waits this long after its UTC week ends, so that the posts of its last minutes, classified within
+# seconds or minutes when workers keep up, are in. (A post whose classification was lost is swept up only after
+# Settings.sweep_grace_s, and may miss the report.)
 DATA_SETTLE = dt.timedelta(hours=1)
 
 
