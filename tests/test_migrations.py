@@ -58,15 +58,22 @@ def empty_url(request, tmp_path, pg_admin_url, pytestconfig):
     drop_database(pg_admin_url, name)
 
 
+def _at_revision(url: str, revision: str, tables: list[str]):
+    """(alembic config, engine, tables as `revision` made them): the database upgraded to `revision` only, its
+    tables reflected, since the models' later columns are not there yet."""
+    cfg = alembic_config(url)
+    command.upgrade(cfg, revision)
+    engine = create_engine(url)
+    old = MetaData()
+    old.reflect(engine, only=tables)
+    return cfg, engine, old.tables
+
+
 def test_0009_renumbers_repeated_attempts_and_its_downgrade_ends_claims(empty_url):
-    cfg = alembic_config(empty_url)
-    command.upgrade(cfg, "0008")
-    engine = create_engine(empty_url)
+    cfg, engine, tables = _at_revision(empty_url, "0008", ["alerts", "deliveries"])
     day, now = dt.date(2024, 2, 1), dt.datetime.now(dt.timezone.utc)
-    old = MetaData()  # the tables as revision 0008 made them: the models' later columns are not there yet
-    old.reflect(engine, only=["alerts", "deliveries"])
     with Session(engine) as session, session.begin():
-        [alert_id] = session.execute(insert(old.tables["alerts"]).returning(old.tables["alerts"].c.id), [
+        [alert_id] = session.execute(insert(tables["alerts"]).returning(tables["alerts"].c.id), [
             {"country": "AM", "kind": "spike", "metric": "m", "status": "open", "severity": "high", "started_on": day,
              "last_seen_on": day, "observed": 30, "expected": 6, "score": 9.5, "details": {}, "created_at": now,
              "updated_at": now}]).scalars().all()
@@ -76,7 +83,7 @@ def test_0009_renumbers_repeated_attempts_and_its_downgrade_ends_claims(empty_ur
         ids = alert_id, sub.id
         # Two overlapping rounds each recorded attempt 1: of the subscriber's e-mail and of the admin note;
         # a deleted subscriber's rows (NULL) never conflict and are left alone.
-        session.execute(insert(old.tables["deliveries"]), [{"created_at": now} | row for row in [
+        session.execute(insert(tables["deliveries"]), [{"created_at": now} | row for row in [
             {"alert_id": alert_id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
             {"alert_id": alert_id, "subscriber_id": sub.id, "channel": "email", "attempt": 1, "status": "sent"},
             {"alert_id": alert_id, "subscriber_id": sub.id, "channel": "webhook", "attempt": 1, "status": "failed"},
@@ -116,18 +123,14 @@ def test_0009_renumbers_repeated_attempts_and_its_downgrade_ends_claims(empty_ur
 
 
 def test_0011_keys_attempts_per_notice_and_its_downgrade_keeps_the_first_notice(empty_url):
-    cfg = alembic_config(empty_url)
-    command.upgrade(cfg, "0010")
-    engine = create_engine(empty_url)
+    cfg, engine, tables = _at_revision(empty_url, "0010", ["alerts", "deliveries"])
     now = dt.datetime.now(dt.timezone.utc)
-    old = MetaData()
-    old.reflect(engine, only=["alerts", "deliveries"])
     with engine.begin() as conn:
-        [alert_id] = conn.execute(insert(old.tables["alerts"]).returning(old.tables["alerts"].c.id), [
+        [alert_id] = conn.execute(insert(tables["alerts"]).returning(tables["alerts"].c.id), [
             {"country": "AM", "kind": "spike", "metric": "m", "status": "open", "severity": "high",
              "started_on": now.date(), "last_seen_on": now.date(), "observed": 30, "expected": 6, "score": 9.5,
              "details": {}, "created_at": now, "updated_at": now}]).scalars().all()
-        conn.execute(insert(old.tables["deliveries"]), [{"alert_id": alert_id, "subscriber_id": None,
+        conn.execute(insert(tables["deliveries"]), [{"alert_id": alert_id, "subscriber_id": None,
                                                          "channel": "admin_email", "attempt": 1, "status": "sent",
                                                          "created_at": now}])
     command.upgrade(cfg, "head")
@@ -141,23 +144,19 @@ def test_0011_keys_attempts_per_notice_and_its_downgrade_keeps_the_first_notice(
             conn.execute(insert(deliveries), [second])
     command.downgrade(cfg, "0010")
     with engine.connect() as conn:
-        assert conn.execute(select(old.tables["deliveries"].c.attempt)).scalars().all() == [1]
+        assert conn.execute(select(tables["deliveries"].c.attempt)).scalars().all() == [1]
     assert "notice" not in {c["name"] for c in inspect(engine).get_columns("alerts")}
     engine.dispose()
 
 
 def test_0012_fills_in_the_countries_of_stored_report_runs(empty_url):
-    cfg = alembic_config(empty_url)
-    command.upgrade(cfg, "0011")
-    engine = create_engine(empty_url)
+    cfg, engine, tables = _at_revision(empty_url, "0011", ["subscribers", "report_runs"])
     now = dt.datetime.now(dt.timezone.utc)
-    old = MetaData()
-    old.reflect(engine, only=["subscribers", "report_runs"])
     with engine.begin() as conn:
-        [sub_id] = conn.execute(insert(old.tables["subscribers"]).returning(old.tables["subscribers"].c.id), [
+        [sub_id] = conn.execute(insert(tables["subscribers"]).returning(tables["subscribers"].c.id), [
             {"email": "a@example.org", "countries": ["GE", "am"], "min_severity": "warning", "active": True,
              "created_at": now, "timezone": "UTC", "report_weekday": 0, "report_hour": 8}]).scalars().all()
-        conn.execute(insert(old.tables["report_runs"]), [
+        conn.execute(insert(tables["report_runs"]), [
             {"scope": scope, "iso_week": "2024-W08", "status": "success", "started_at": now}
             for scope in (f"subscriber:{sub_id}", "subscriber:999", "countries:DE", "all")])
     command.upgrade(cfg, "head")
