@@ -186,3 +186,23 @@ def test_series_rising_in_one_event_make_one_alert(db_session):
     assert alert.metric == "trigger:israel_azerbaijan_ties"
     assert alert.details["related"] == ["trigger:nagorno_karabakh"]
     assert len(_alerts(db_session)) == 1
+
+
+def test_a_series_rising_the_day_before_the_event_joins_its_alert(db_session):
+    """Late posts raise one trigger's series the day before the open alert began: the same event, listed as
+    rising too, not a second alert announced to everyone."""
+    for i in range(41):
+        day = _day(i)
+        db_session.add(Rollup(country="AM", day=day, category="*", trigger="*", posts=2000, antisemitic=100))
+        db_session.add(Rollup(country="AM", day=day, category="*", trigger="israel_azerbaijan_ties", posts=300,
+                              antisemitic=20 if i == 40 else 1 + i % 3))
+        db_session.add(Rollup(country="AM", day=day, category="*", trigger="nagorno_karabakh", posts=300,
+                              antisemitic=1 + i % 3))
+    db_session.flush()
+    [alert_id] = check_spikes(db_session, "AM", _day(40), PARAMS)
+    late = db_session.scalar(select(Rollup).where(Rollup.day == _day(39), Rollup.trigger == "nagorno_karabakh"))
+    late.antisemitic = 15
+    db_session.flush()
+    assert check_spikes(db_session, "AM", _day(40), PARAMS) == []
+    assert [a.id for a in _alerts(db_session)] == [alert_id]
+    assert db_session.get(Alert, alert_id).details["related"] == ["trigger:nagorno_karabakh"]

@@ -96,10 +96,12 @@ def _event_alert(session: Session, country: str, metric: str, day: dt.date, cool
 
 
 def _covering_alert(session: Session, country: str, day: dt.date, cooldown: int) -> Alert | None:
-    """A spike alert of the country, of any series, whose event `day` belongs to (the count's first)."""
+    """A spike alert of the country, of any series, whose event `day` belongs to (the count's first): last seen
+    within the cooldown before it, started by then or within the cooldown after it, as in _event_alert."""
     return session.scalar(
         select(Alert)
-        .where(Alert.country == country, Alert.kind == "spike", Alert.started_on <= day,
+        .where(Alert.country == country, Alert.kind == "spike",
+               Alert.started_on <= day + dt.timedelta(days=cooldown),
                Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
         .order_by(case((Alert.metric == METRIC, 0), else_=1), Alert.started_on, Alert.id)
         .limit(1)
