@@ -53,8 +53,9 @@ def covered(countries: list[str] | None) -> str | None:
 
 
 def claim_run(session: Session, iso_week: str, countries: list[str] | None,
-              stale_after: dt.timedelta, now: dt.datetime | None = None) -> int | None:
-    """Claim the run for (scope, week) by its unique key; None when another run has it or it is done.
+              stale_after: dt.timedelta, now: dt.datetime | None = None) -> tuple[int | None, str | None]:
+    """Claim the run for (scope, week) by its unique key: (its id, None) when claimed, else (None, the status
+    of the run that another worker has in hand, `working`, or that is done).
 
     A run left in `error` is taken over again, so a retry after a failure renders it; so is one still `working`
     after `stale_after` (its worker was lost mid-render, and the redelivered task would otherwise skip it).
@@ -65,25 +66,28 @@ def claim_run(session: Session, iso_week: str, countries: list[str] | None,
         scope=scope, iso_week=iso_week, status="working", started_at=now, countries=covered(countries)
     ).on_conflict_do_nothing(index_elements=["scope", "iso_week"]).returning(ReportRun.id)
     new_id = session.execute(stmt).scalar()
+    if new_id is None:
+        retaken = _retake(session, scope, iso_week, now, now - stale_after, ReportRun.status == "error")
+        new_id = retaken.id if retaken else None
     if new_id is not None:
-        return new_id
-    run = session.scalar(select(ReportRun).where(ReportRun.scope == scope, ReportRun.iso_week == iso_week)
-                         .with_for_update())
-    if run is not None and (run.status == "error"
-                            or (run.status == "working" and as_utc(run.started_at) < now - stale_after)):
-        if run.status == "working":
-            log.warning("report_run_taken_over", run_id=run.id, started_at=as_utc(run.started_at).isoformat())
-        run.status, run.started_at, run.error = "working", now, None
-        return run.id
-    return None
+        return new_id, None
+    return None, session.scalar(select(ReportRun.status).where(ReportRun.scope == scope,
+                                                               ReportRun.iso_week == iso_week))
 
 
-def run_in_hand(session: Session, iso_week: str, countries: list[str] | None) -> bool:
-    """True when the run for (scope, week) is being rendered by someone (`working`): a claim that came back
-    None for it is not a finished run, and is worth trying again once the run may be stale."""
-    status = session.scalar(select(ReportRun.status).where(ReportRun.scope == scope_of(countries),
-                                                           ReportRun.iso_week == iso_week))
-    return status == "working"
+def _retake(session: Session, scope: str, iso_week: str, now: dt.datetime, stale: dt.datetime, failed_ready):
+    """Take the run of (scope, week) over in one conditional UPDATE, if it failed and may be tried again
+    (`failed_ready`, a clause) or is still `working` since before `stale` (its worker was lost); (id, attempts)
+    of the run taken, else None. Two claimers never both get it: the UPDATE locks the row and rechecks."""
+    return session.execute(
+        update(ReportRun)
+        .where(ReportRun.scope == scope, ReportRun.iso_week == iso_week,
+               or_(failed_ready, and_(ReportRun.status == "working", ReportRun.started_at < stale)))
+        .values(status="working", started_at=now, error=None, next_attempt_at=None,
+                attempts=ReportRun.attempts + 1)
+        .returning(ReportRun.id, ReportRun.attempts)
+        .execution_options(synchronize_session="fetch")
+    ).first()
 
 
 def render_run(session: Session, run_id: int, out_dir: Path, countries: list[str] | None) -> ReportRun:
@@ -137,23 +141,9 @@ def claim_subscriber_run(
     ).scalar()
     if inserted is not None:
         return Claim(inserted, 1)
-    stale = now - dt.timedelta(seconds=settings.report_stale_s)
-    retaken = session.execute(
-        update(ReportRun)
-        .where(
-            ReportRun.scope == scope,
-            ReportRun.iso_week == iso_week,
-            or_(
-                and_(ReportRun.status == "error", ReportRun.next_attempt_at.is_not(None),
-                     ReportRun.next_attempt_at <= now),
-                and_(ReportRun.status == "working", ReportRun.started_at < stale),
-            ),
-        )
-        .values(status="working", started_at=now, error=None, next_attempt_at=None,
-                attempts=ReportRun.attempts + 1)
-        .returning(ReportRun.id, ReportRun.attempts)
-        .execution_options(synchronize_session="fetch")
-    ).first()
+    retaken = _retake(session, scope, iso_week, now, now - dt.timedelta(seconds=settings.report_stale_s),
+                      and_(ReportRun.status == "error", ReportRun.next_attempt_at.is_not(None),
+                           ReportRun.next_attempt_at <= now))
     return Claim(retaken.id, retaken.attempts) if retaken else None
 
 

@@ -331,17 +331,19 @@ def test_beat_timetable_checks_reports_often():
 def test_the_weekly_run_is_claimed_once_and_taken_over_after_an_error_or_a_lost_worker(db_session):
     stale = dt.timedelta(minutes=30)
     now = dt.datetime(2024, 2, 26, 5, tzinfo=UTC)
-    run_id = reporting.claim_run(db_session, "2024-W08", None, stale, now)
-    assert run_id is not None
-    assert reporting.claim_run(db_session, "2024-W08", None, stale, now + dt.timedelta(minutes=1)) is None
-    assert reporting.claim_run(db_session, "2024-W08", ["AM"], stale, now) not in (None, run_id)  # another scope
+    run_id, found = reporting.claim_run(db_session, "2024-W08", None, stale, now)
+    assert run_id is not None and found is None
+    in_hand = (None, "working")
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, now + dt.timedelta(minutes=1)) == in_hand
+    other, _ = reporting.claim_run(db_session, "2024-W08", ["AM"], stale, now)  # another scope
+    assert other not in (None, run_id)
     # Its worker was lost mid-render: a redelivered task takes the run over once it is stale, not before.
-    assert reporting.claim_run(db_session, "2024-W08", None, stale, now + dt.timedelta(minutes=29)) is None
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, now + dt.timedelta(minutes=29)) == in_hand
     later = now + dt.timedelta(minutes=31)
-    assert reporting.claim_run(db_session, "2024-W08", None, stale, later) == run_id
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, later) == (run_id, None)
     run = db_session.get(ReportRun, run_id)
     assert (run.status, as_utc(run.started_at)) == ("working", later)
     run.status = "error"
-    assert reporting.claim_run(db_session, "2024-W08", None, stale, later) == run_id  # a failure is retried
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, later) == (run_id, None)  # a failure is retried
     run.status = "success"
-    assert reporting.claim_run(db_session, "2024-W08", None, stale, later + 10 * stale) is None  # done for good
+    assert reporting.claim_run(db_session, "2024-W08", None, stale, later + 10 * stale) == (None, "success")

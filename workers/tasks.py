@@ -245,9 +245,8 @@ def render_weekly_report(self, iso_week: str | None = None, countries: list[str]
     s = get_settings()
     week = iso_week or reporting.previous_iso_week(dt.datetime.now(dt.timezone.utc).date())
     with sessions().begin() as session:
-        run_id = reporting.claim_run(session, week, countries, dt.timedelta(seconds=s.report_stale_s))
-        in_hand = run_id is None and reporting.run_in_hand(session, week, countries)
-    if in_hand:
+        run_id, found = reporting.claim_run(session, week, countries, dt.timedelta(seconds=s.report_stale_s))
+    if found == "working":
         # Another worker renders it, or this task's own earlier try lost its worker (a redelivery comes back at
         # once): look again when such a run counts as stale, and take it over then.
         raise self.retry(countdown=s.report_stale_s, max_retries=5)
