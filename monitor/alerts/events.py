@@ -80,14 +80,19 @@ def _hourly_alarms(session: Session, country: str, now: dt.datetime,
     return [(grid[d.index], d, totals[d.index]) for d in found]
 
 
+def _in_event(country: str, day: dt.date, cooldown: int) -> tuple:
+    """Where-clauses of the country's spike alerts whose event `day` belongs to: last seen within the cooldown
+    before it, started by then or within the cooldown after it (late posts can raise a day before an alert's
+    first: the same event)."""
+    return (Alert.country == country, Alert.kind == "spike", Alert.started_on <= day + dt.timedelta(days=cooldown),
+            Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
+
+
 def _event_alert(session: Session, country: str, metric: str, day: dt.date, cooldown: int) -> Alert | None:
-    """The alert of the event that `day` belongs to: last seen within the cooldown before it, started by then or
-    within the cooldown after it (late posts can raise a day before the alert's first: the same event)."""
+    """The alert of `metric` of the event that `day` belongs to (see _in_event)."""
     return session.scalar(
         select(Alert)
-        .where(Alert.country == country, Alert.kind == "spike", Alert.metric == metric,
-               Alert.started_on <= day + dt.timedelta(days=cooldown),
-               Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
+        .where(*_in_event(country, day, cooldown), Alert.metric == metric)
         # One started by then comes first (the latest such); else the one starting soonest after `day`.
         .order_by((Alert.started_on > day).asc(),
                   case((Alert.started_on <= day, Alert.started_on), else_=None).desc(), Alert.started_on.asc())
@@ -96,13 +101,11 @@ def _event_alert(session: Session, country: str, metric: str, day: dt.date, cool
 
 
 def _covering_alert(session: Session, country: str, day: dt.date, cooldown: int) -> Alert | None:
-    """A spike alert of the country, of any series, whose event `day` belongs to (the count's first): last seen
-    within the cooldown before it, started by then or within the cooldown after it, as in _event_alert."""
+    """A spike alert of the country, of any series, whose event `day` belongs to (see _in_event; the count's
+    first)."""
     return session.scalar(
         select(Alert)
-        .where(Alert.country == country, Alert.kind == "spike",
-               Alert.started_on <= day + dt.timedelta(days=cooldown),
-               Alert.last_seen_on >= day - dt.timedelta(days=cooldown))
+        .where(*_in_event(country, day, cooldown))
         .order_by(case((Alert.metric == METRIC, 0), else_=1), Alert.started_on, Alert.id)
         .limit(1)
     )
@@ -133,10 +136,8 @@ def _record(session: Session, country: str, metric: str, day: dt.date, det: Dete
             return
         alert = session.scalar(select(Alert).where(  # opened meanwhile by a concurrent check
             Alert.country == country, Alert.kind == "spike", Alert.metric == metric, Alert.started_on == day))
-    if day < alert.started_on and session.scalar(select(Alert.id).where(  # late posts: it began earlier
-            Alert.country == country, Alert.kind == "spike", Alert.metric == alert.metric,
-            Alert.started_on == day)) is None:
-        alert.started_on, alert.updated_at = day, now
+    if day < alert.started_on:  # late posts: it began earlier. No alert of the metric starts on `day` (the unique
+        alert.started_on, alert.updated_at = day, now  # key): _event_alert would have returned that one first
     before = (alert.status, alert.severity, alert.last_seen_on, alert.score)
     if alert.status == "resolved" and (day > alert.last_seen_on or (
             hour is not None and alert.resolved_at is not None and hour >= as_utc(alert.resolved_at))):
