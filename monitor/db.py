@@ -61,6 +61,15 @@ def as_utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
 
 
+def advisory_xact_lock(session: Session, name: str, key: int | None = None) -> None:
+    """Hold the advisory lock `name` (with `key`, a second integer) until the transaction ends, on PostgreSQL;
+    SQLite lets one writer in at a time anyway. The one-argument and two-argument forms are separate key
+    spaces."""
+    if session.get_bind().dialect.name == "postgresql":
+        args = [func.hashtext(name)] + ([key] if key is not None else [])
+        session.execute(select(func.pg_advisory_xact_lock(*args)))
+
+
 def db_now(session: Session) -> dt.datetime:
     """The database server's clock (UTC): one clock for the times that workers on different machines write and
     compare, such as delivery claims and their timeout. (On PostgreSQL, the transaction's start.)"""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, func, select, tuple_
+from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from monitor.db import insert_for
+from monitor.db import advisory_xact_lock, insert_for
 from monitor.models import Classification, Post, Rollup
 
 ALL = "*"
@@ -51,9 +51,7 @@ def lock_day(session: Session, country: str, day: dt.date) -> None:
     a worker that read before another's commit would otherwise write its older count over the newer one. With
     the lock, the later one reads after the earlier one's commit. Days are taken in order, so no deadlock.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"vigil.rollups.{country}"),
-                                                          day.toordinal())))
+    advisory_xact_lock(session, f"vigil.rollups.{country}", day.toordinal())
 
 
 def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.db import advisory_xact_lock
 from monitor.models import Alert, utcnow
 from monitor.spikes import SEVERITIES
 
@@ -21,8 +22,7 @@ def lock_country(session: Session, country: str) -> None:
     working from the same read would both raise an alert's severity and number their notices alike, and the
     second escalation would reach nobody the first had told. Taking it again in one transaction is free.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"vigil.alerts.{country}"))))
+    advisory_xact_lock(session, f"vigil.alerts.{country}")
 
 
 def announce(alert: Alert, why: str) -> None:
