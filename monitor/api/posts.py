@@ -78,11 +78,15 @@ def explain(cls: Classification | None) -> str | None:
     return "; ".join(parts)
 
 
-def post_out(post: Post, kind: str, cls: Classification | None, labels: list[Label], full_text: bool) -> PostOut:
+def visible_text(text: str, principal: Principal) -> str:
+    """A post's text as this token may read it: whole for analysts (who label), an excerpt for viewers."""
+    return text if principal.can("analyst") else excerpt(text, VIEWER_EXCERPT)
+
+
+def post_out(post: Post, kind: str, cls: Classification | None, labels: list[Label], principal: Principal) -> PostOut:
     return PostOut(
         id=post.id, country=post.country, source_id=post.source_id, source_kind=kind, language=post.language,
-        published_at=post.published_at, url=post.url, title=post.title,
-        text=post.text if full_text else excerpt(post.text, VIEWER_EXCERPT),
+        published_at=post.published_at, url=post.url, title=post.title, text=visible_text(post.text, principal),
         author=(post.author_pseudonym or None) and post.author_pseudonym[:12],
         classification=ClassificationOut.model_validate(cls, from_attributes=True) if cls else None,
         explanation=explain(cls), labels=[LabelOut.model_validate(lb, from_attributes=True) for lb in labels],
@@ -125,8 +129,7 @@ def find_posts(session: Session, principal: Principal, *, country: str | None = 
         query = query.where((Classification.post_id if walk_classifications else Post.id) < cursor)
     rows = session.execute(query.order_by(Post.id.desc()).limit(limit)).all()
     labels = labels_of(session, [r[0].id for r in rows])
-    full = principal.can("analyst")
-    items = [post_out(p, kind, cls, labels[p.id], full) for p, kind, cls in rows]
+    items = [post_out(p, kind, cls, labels[p.id], principal) for p, kind, cls in rows]
     return PostPage(items=items, next_cursor=items[-1].id if len(items) == limit else None)
 
 
@@ -166,4 +169,4 @@ def get_post(session: Db, principal: Viewer, post_id: Annotated[int, Path(ge=1, 
     """One post with its classification, explanation and labels."""
     post = get_visible_post(session, principal, post_id)
     cls = session.scalar(select(Classification).where(Classification.post_id == post.id))
-    return post_out(post, post.source.kind, cls, labels_of(session, [post.id])[post.id], principal.can("analyst"))
+    return post_out(post, post.source.kind, cls, labels_of(session, [post.id])[post.id], principal)

@@ -17,12 +17,11 @@ from monitor.api.dashboard.render import check_csrf, render
 from monitor.api.dashboard.summary import Window, breakdown, country_alerts, country_rows, emerging_terms
 from monitor.api.deps import Db, Principal, audit
 from monitor.api.errors import ApiError, forbidden
-from monitor.api.posts import VIEWER_EXCERPT, explain, get_visible_post
+from monitor.api.posts import explain, get_visible_post, visible_text
 from monitor.api.trends import trend_points
 from monitor.countries import CountryError, validate_country
 from monitor.labels import LabelError, add_label, disputed_posts, label_categories, labels_of, review_queue
 from monitor.models import Post
-from monitor.privacy import excerpt
 
 router = APIRouter(include_in_schema=False)
 TREND_WEEKS = 12
@@ -86,13 +85,9 @@ def review_page(request: Request, session: Db, principal: PagePrincipal):
     by_id = {post.id: post for post in session.scalars(select(Post).where(Post.id.in_(disputed_ids)))}
     disputed = [by_id[i] for i in disputed_ids]
     labels = labels_of(session, disputed_ids)
-    can_label = principal.can("analyst")
-
-    def shown(text: str) -> str:  # as the API shows posts: viewers read excerpts, analysts (who label) all of it
-        return text if can_label else excerpt(text, VIEWER_EXCERPT)
-
     return render(request, "review.html", items=items, explain=explain, disputed=disputed, labels=labels,
-                  can_label=can_label, categories=label_categories(), shown=shown)
+                  can_label=principal.can("analyst"), categories=label_categories(),
+                  shown=lambda text: visible_text(text, principal))
 
 
 @router.post("/review/{post_id}")
