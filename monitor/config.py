@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
@@ -79,14 +79,20 @@ class Settings(BaseSettings):
 
     @field_validator("pseudonym_key", "webhook_secret", "smtp_password", "session_secret")
     @classmethod
-    def _refuse_placeholders(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        """An empty value is no value (compose passes "" for a variable left unset); a placeholder, or a key
-        shorter than MIN_KEY_CHARS, is refused: anyone could recompute pseudonyms or forge signatures with it."""
+    def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        """An empty value is no value (compose passes "" for a variable left unset); a placeholder is refused."""
         if value is None or not value.get_secret_value().strip():
             return None
         if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("refusing a placeholder secret; generate one with `openssl rand -hex 32`")
-        if info.field_name != "smtp_password" and len(value.get_secret_value()) < MIN_KEY_CHARS:
+        return value
+
+    @field_validator("pseudonym_key", "webhook_secret", "session_secret")
+    @classmethod
+    def _refuse_short_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Our own keys (not the mail server's password) need MIN_KEY_CHARS: with a short one anyone could
+        recompute pseudonyms or forge signatures. Runs after _refuse_placeholders, so "" is already None."""
+        if value is not None and len(value.get_secret_value()) < MIN_KEY_CHARS:
             raise ValueError(f"a key needs at least {MIN_KEY_CHARS} characters; generate one with "
                              "`openssl rand -hex 32`")
         return value
