@@ -225,29 +225,47 @@ PACKAGED = Path(__file__).parent / "triggers.yaml"
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """The trigger taxonomy in `path`, or in the packaged `triggers.yaml` when None: compiled once per process
-    while the file stays the same, and read again once it changes (its size or modification time), so an edit
-    reaches running workers at their next batch without a restart."""
+    for each version of the file (its modification time and size), so an edit reaches running workers at their
+    next batch without a restart.
+
+    A version that does not compile, or a file that cannot be read for a moment, keeps the last version that
+    did compile (logged once per version): a typo must not stop classification. With none before, it raises.
+    """
     path = Path(path) if path is not None else PACKAGED
-    stat = path.stat()
     key = str(path.resolve())
+    known = _read.get(key)
     try:
-        taxonomy = _compiled(key, stat.st_mtime_ns, stat.st_size)
-    except (ValueError, yaml.YAMLError) as exc:
-        if key not in _last_good:
-            raise
-        # A broken edit (a typo, a file half saved) must not stop classification: keep tagging as before.
-        log.error("taxonomy_edit_refused", path=key, error=str(exc)[:300])
-        return _last_good[key]
-    _last_good[key] = taxonomy
+        stat = path.stat()
+    except OSError as exc:
+        return _keep_known(key, known, None, exc)
+    version = (stat.st_mtime_ns, stat.st_size)
+    if known is not None and known.version == version:
+        return known.taxonomy
+    try:
+        taxonomy = parse_taxonomy(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        return _keep_known(key, known, version, exc)
+    _read[key] = _Read(version, taxonomy)
     return taxonomy
 
 
-_last_good: dict[str, Taxonomy] = {}  # per file, the last version that compiled
+def _keep_known(key: str, known: _Read | None, version: tuple[int, int] | None, exc: Exception) -> Taxonomy:
+    """The last taxonomy that compiled from this file, remembered for `version` so that it is not read again;
+    `exc` raised when there is none."""
+    if known is None:
+        raise exc
+    log.error("taxonomy_edit_refused", path=key, error=str(exc)[:300])
+    _read[key] = _Read(version, known.taxonomy)
+    return known.taxonomy
 
 
-@functools.lru_cache(maxsize=8)
-def _compiled(path: str, _mtime_ns: int, _size: int) -> Taxonomy:
-    return parse_taxonomy(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+@dataclass(frozen=True)
+class _Read:
+    version: tuple[int, int] | None  # (mtime_ns, size) of the file as last read
+    taxonomy: Taxonomy  # what that version compiled to, or the last good one when it did not compile
+
+
+_read: dict[str, _Read] = {}  # per file
 
 
 def tag_normalized(normalized: str, taxonomy: Taxonomy, on_date: dt.date | None = None) -> list[str]:
@@ -274,10 +292,7 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
     matched: dict[int, list[int]] = {}  # text -> indexes of its matching triggers, ascending
     for ti, t in enumerate(taxonomy.triggers):
         dated = dates is not None and (t.active_from or t.active_to)  # else active on every date
-        if not t.keys:  # a Trigger built by hand, without keys: its regexes decide on every text
-            found = [i for i, text in enumerate(texts) if (not dated or t.is_active(dates[i])) and t.matches(text)]
-        else:
-            found = _found(t, [best[:, column[ti, gi]] for gi in range(len(t.groups))], texts, dates if dated else None)
+        found = _found(t, [best[:, column[ti, gi]] for gi in range(len(t.groups))], texts, dates if dated else None)
         for i in found:
             matched.setdefault(i, []).append(ti)
     out: list[list[str]] = [[] for _ in texts]
@@ -290,9 +305,10 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
 def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts, dates: Sequence[dt.date | None] | None) -> list[int]:
     """Indexes of the texts a trigger matches, from each group's best hit per text (`hit`, one array per group):
     every group sure, or else sure or matched by its regex. A group with a term that no word starts (the "" phrase
-    key, e.g. "#tag") may match whatever the text's hits, so its regex is tried on every text not yet decided.
-    `dates` is None when the trigger is active on every date."""
-    anywhere = ["" in k.phrase_keys for k in t.keys]
+    key, e.g. "#tag") may match whatever the text's hits, so its regex is tried on every text not yet decided;
+    so are all the groups of a Trigger built without keys (its words have no hits). `dates` is None when the
+    trigger is active on every date."""
+    anywhere = ["" in k.phrase_keys for k in t.keys] if t.keys else [True] * len(t.groups)
     sure = np.ones(len(texts), dtype=bool)
     maybe = np.ones(len(texts), dtype=bool)
     for h, always in zip(hit, anywhere, strict=True):

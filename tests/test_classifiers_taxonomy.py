@@ -4,6 +4,7 @@ import datetime as dt
 import textwrap
 
 import pytest
+import structlog.testing
 
 from classifiers.data import seed_rows
 from classifiers.taxonomy import load_taxonomy, parse_taxonomy, tag_triggers
@@ -214,6 +215,11 @@ def test_a_broken_edit_keeps_the_last_taxonomy_that_compiled(tmp_path):
     path.write_text("triggers:\n  - id: football\n    terms: {en: [football]}\n", encoding="utf-8")
     good = load_taxonomy(path)
     path.write_text("triggers:\n  - id: Foot Ball\n    terms: {fr: [x]}\n", encoding="utf-8")
+    with structlog.testing.capture_logs() as logs:
+        assert load_taxonomy(path) is good
+        assert load_taxonomy(path) is good  # that version is refused once, not parsed on every batch
+    assert [e["event"] for e in logs] == ["taxonomy_edit_refused"]
+    path.unlink()  # gone for a moment, as some editors save
     assert load_taxonomy(path) is good
     never_good = tmp_path / "broken.yaml"  # a file never read whole has nothing to fall back on
     never_good.write_text("triggers: [x]\n", encoding="utf-8")
