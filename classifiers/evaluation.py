@@ -162,7 +162,7 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
             for lang, by_model in results["mhc-jewish"].items():
                 by_model["vigil"]["language_covered"] = lang in vigil.languages
                 # What predict marks on these cases, which come without a language (detected from the text).
-                marked = [p.language_covered for p in vigil.predict([r["text"] for r in per_lang[lang]])]
+                marked = vigil.languages_covered([r["text"] for r in per_lang[lang]], [None] * len(per_lang[lang]))
                 by_model["vigil"]["marked_covered_share"] = round(sum(marked) / len(marked), 4)
             results["mhc-jewish"]["note"] = (f"Vigil covers {', '.join(vigil.languages)}; a language it does not "
                                              "cover is scored anyway but its posts are marked language_covered=false "

@@ -224,20 +224,25 @@ class Model:
         categories = dict(zip(flagged, self._categories(flagged_texts), strict=True))
         explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
         triggers = self._triggers(normalized, features, dates, flagged)
-        covered: dict[str | None, bool] = {}  # per language code given; without a base language, guessed per text
-        preds = []
-        for i, (text, score, text_triggers, given) in enumerate(
-                zip(texts, scores.tolist(), triggers, languages, strict=True)):
-            language_covered = covered.get(given)
-            if language_covered is None:
+        return [Prediction(antisemitic=i in categories, score=round(score, 4), category=categories.get(i, NONE),
+                           triggers=text_triggers, explanation=explanations.get(i, []), language_covered=covered)
+                for i, (score, text_triggers, covered) in enumerate(
+                    zip(scores.tolist(), triggers, self.languages_covered(texts, languages), strict=True))]
+
+    def languages_covered(self, texts: Sequence[str], languages: Sequence[str | None]) -> list[bool]:
+        """Whether each post's language is one the model covers: the language given, else guessed from the text
+        (guess_language)."""
+        by_code: dict[str | None, bool] = {}  # per language code given; without a base language, guessed per text
+        out = []
+        for text, given in zip(texts, languages, strict=True):
+            covered = by_code.get(given)
+            if covered is None:
                 base = base_language(given)
-                language_covered = (base or guess_language(text or "")) in self.languages
+                covered = (base or guess_language(text or "")) in self.languages
                 if base:  # otherwise the guess depends on the text
-                    covered[given] = language_covered
-            preds.append(Prediction(antisemitic=i in categories, score=round(score, 4),
-                                    category=categories.get(i, NONE), triggers=text_triggers,
-                                    explanation=explanations.get(i, []), language_covered=language_covered))
-        return preds
+                    by_code[given] = covered
+            out.append(covered)
+        return out
 
     def _triggers(self, normalized, features, dates, flagged: Sequence[int]) -> list[list[str]]:
         """The taxonomy's term matches for every text; for the `flagged` (antisemitic) ones, plus the learned
