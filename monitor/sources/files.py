@@ -109,7 +109,7 @@ def _read_jsonl(path: Path) -> Iterator[RawPost | RowError]:
                 reported.update(unknown)
                 yield RowError(location, f"{location}: unknown field(s) {_names(unknown)} ignored; "
                                          f"accepted: {_names(sorted(FIELDS))}")
-            yield _to_post(record, location, line)
+            yield _to_post(record, location)
 
 
 def _read_csv(path: Path) -> Iterator[RawPost | RowError]:
@@ -158,7 +158,7 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[RawPost | RowError]
             yield RowError(location, f"{location}: {len(fields)} fields, the header has {len(header)}",
                            raw[:_RAW_CHARS])
             continue
-        yield _to_post({name: fields[i] for i, name in known}, location, raw)
+        yield _to_post({name: fields[i] for i, name in known}, location)
 
 
 def _kept(record: dict[str, Any]) -> str:
@@ -167,7 +167,7 @@ def _kept(record: dict[str, Any]) -> str:
     return json.dumps(shown, ensure_ascii=False, default=str)[:_RAW_CHARS]
 
 
-def _to_post(record: dict[str, Any], location: str, raw: str) -> RawPost | RowError:
+def _to_post(record: dict[str, Any], location: str) -> RawPost | RowError:
     values: dict[str, str | None] = {}
     for name in FIELDS & record.keys():
         value = record[name]
