@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/detector_validation.py [--data ../shared/data] ['{"char_ngrams": [3, 5], "C": 1.0}' ...]
 
-Each JSON argument is a set of make_detector parameters ('{}' is the default). The detector is fitted on the
+Each JSON argument is a set of make_detector parameters, or "mention_weight", the weight of the background
+corpus's mentions of Jews (classifiers/background.py) ('{}' is the shipped recipe). The detector is fitted on the
 fit rows of the shipped recipe's threshold split (seeds' train split, background corpus, ToxiGen, ISCA 2019-21
 but its latest 15%) and scored on the three validation sets that choose the threshold: ISCA's latest
 train-year slice, HateXplain's validation split and the seed validation slice; and on
@@ -24,7 +25,8 @@ from sklearn.metrics import roc_auc_score
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("settings", nargs="*", default=["{}"], help="make_detector parameters as JSON")
+    parser.add_argument("settings", nargs="*", default=["{}"],
+                        help="make_detector parameters as JSON, and mention_weight (background mentions of Jews)")
     parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     args = parser.parse_args()
 
@@ -32,18 +34,19 @@ def main() -> None:
     from classifiers.evaluation import recall_at_precision
     from classifiers.training import _fit_detector, isca_validation_slice, recipe_rows, threshold_split
 
-    train_rows, _heldout = rows_by_split(seed_rows())
-    train_rows = recipe_rows(train_rows, toxigen=toxigen_rows(os.path.join(args.data, "toxigen_annotated")))
+    seeds, _heldout = rows_by_split(seed_rows())
+    toxigen = toxigen_rows(os.path.join(args.data, "toxigen_annotated"))
     isca_train, _isca_test = isca_temporal(os.path.join(args.data, "isca_antisemitism_twitter"))
     isca_fit, isca_val = isca_validation_slice(isca_train)
     hx_val = hatexplain_jewish(os.path.join(args.data, "hatexplain_test_val"), "val")
-    fit, validation = threshold_split(train_rows, isca_fit, isca_val + hx_val)
-    sets = {"isca_val": isca_val, "hatexplain_val": hx_val,
-            "seed_val": [r for r in validation if r.get("source") == "seeds"]}
     mentions = read_jsonl(os.path.join(os.path.dirname(__file__), "mentions_validation.jsonl"))
-    print(f"fit rows {len(fit)}; validation rows " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
     for setting in args.settings:
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(setting).items()}
+        weight = {"mention_weight": params.pop("mention_weight")} if "mention_weight" in params else {}
+        fit, validation = threshold_split(recipe_rows(seeds, toxigen=toxigen, **weight), isca_fit, isca_val + hx_val)
+        sets = {"isca_val": isca_val, "hatexplain_val": hx_val,
+                "seed_val": [r for r in validation if r.get("source") == "seeds"]}
+        print(f"fit rows {len(fit)}; validation rows " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
         start = time.perf_counter()
         detector = _fit_detector(fit, **params)
         out = []

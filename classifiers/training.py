@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import structlog
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
+from classifiers.background import MENTION_WEIGHT
 from classifiers.background import SOURCE as BACKGROUND_SOURCE
 from classifiers.background import background_rows
 from classifiers.categories import ANTISEMITIC_CATEGORIES
@@ -223,11 +225,12 @@ def validation_slice(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def recipe_rows(supplied: Iterable[dict], *, seed_weight: float = SEED_WEIGHT, background: bool = True,
-                toxigen: Sequence[dict] = ()) -> list[dict]:
+                toxigen: Sequence[dict] = (), mention_weight: float = MENTION_WEIGHT) -> list[dict]:
     """The shipped model's rows besides ISCA: the supplied (seed) train rows at `seed_weight` unless they carry a
-    weight, the generated background corpus, and ToxiGen's rows (toxigen_rows)."""
+    weight, the generated background corpus (its mentions of Jews at `mention_weight`), and ToxiGen's rows
+    (toxigen_rows)."""
     return ([{**r, "weight": r.get("weight", seed_weight)} for r in supplied]
-            + (background_rows() if background else []) + list(toxigen))
+            + (background_rows(mention_weight=mention_weight) if background else []) + list(toxigen))
 
 
 def threshold_split(rows: list[dict], isca_fit: Sequence[dict],
@@ -288,15 +291,11 @@ def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
 
 
 def _background_note(rows: list[dict]) -> str:
-    """How many generated neutral sentences were fitted, per weight (everyday ones, and mentions of Jews)."""
-    by_weight: dict[float, int] = {}
-    for r in rows:
-        by_weight[float(r.get("weight", 1.0))] = by_weight.get(float(r.get("weight", 1.0)), 0) + 1
+    """How many generated neutral sentences were fitted, at which weights."""
+    counts = Counter(float(r.get("weight", 1.0)) for r in rows)
     return ("generated neutral sentences (ru/hy/en/de): " + ", ".join(f"{n} at weight {w:g}" for w, n in
-                                                                     sorted(by_weight.items()))
-            + " (everyday ones at the lower weight; ordinary mentions of Jews, Jewish life and Israel at the higher)"
-            if len(by_weight) > 1 else f"{len(rows)} generated neutral sentences (ru/hy/en/de), weight "
-            f"{next(iter(by_weight), 1.0):g}")
+                                                                     sorted(counts.items()))
+            + f"; the ordinary mentions of Jews, Jewish life and Israel are weighted {MENTION_WEIGHT:g}")
 
 
 def _difference(after: float, before: float) -> float | None:
