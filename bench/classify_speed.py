@@ -130,7 +130,8 @@ def main() -> None:
         sample = texts[: min(len(texts), 20_000)]
         normalized = normalize_batch(sample)
         features = model.detector.named_steps["features"].transform(normalized)
-        flagged = np.flatnonzero(model.scores(sample) >= model.threshold).tolist()
+        scores = model.detector.named_steps["clf"].predict_proba(features)[:, 1]  # as predict scores them
+        flagged = np.flatnonzero(scores >= model.threshold).tolist()
         dates = [None] * len(sample)
         stages = {
             "normalise (as predict runs it)": lambda: normalize_batch(sample),
