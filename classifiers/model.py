@@ -85,11 +85,9 @@ def make_detector(C: float = 1.0, word_bits: int = 18, char_bits: int = 18, cv: 
     together with the slur and no-target flags (see classifiers/calibration.py).
 
     Char 3-5-grams and C=1.0 were chosen on validation rows only (ISCA's latest train-year slice, HateXplain's
-    validation split, a seed slice; `bench/detector_validation.py`), against 2-5-grams and C=0.5: at 03f9287,
-    AUC 0.7912 / 0.9545 / 0.9501 against 0.7871 / 0.9523 / 0.9481, HateXplain-val recall at precision 0.8
-    0.7232 against 0.6554; with the seeds and slur list of 67ebe59, 0.7874 / 0.9692 / 0.9392 against
-    0.7825 / 0.9669 / 0.9405, recall 0.8475 against 0.7966. Without the 2-grams a post also has fewer char
-    columns, so the char step costs less (bench/classify_speed.py measures the whole predict).
+    validation split, a seed slice), against 2-5-grams and C=0.5: `bench/detector_validation.py '{}'
+    '{"char_ngrams": [2, 5], "C": 0.5}'` prints the comparison for the current recipe. Without the 2-grams a
+    post also has fewer char columns, so the char step costs less (bench/classify_speed.py measures predict).
     """
     return Pipeline([
         ("normalize", TextNormalizer()),
@@ -126,8 +124,9 @@ def guess_language(text: str) -> str | None:
     """The language of a post that arrives without one: Armenian and Cyrillic (ru / uk) by their letters; a
     Latin-script post holding English or German function words as that language, any other by detection
     (monitor.language: lingua, among the languages Vigil watches and their neighbours), since Polish, Spanish
-    or Azerbaijani share the alphabet; None when unsure. Detection costs about a millisecond a post here, so
-    it runs only for the posts the function words leave open."""
+    or Azerbaijani share the alphabet; None when unsure. Detection is slow (`bench/classify_speed.py --corpus
+    shared`, whose posts carry no language, ran at 998 posts/s when every post went through it), so it runs only
+    for the posts the function words leave open."""
     if _ARMENIAN.search(text):
         return "hy"
     if _CYRILLIC.search(text):
