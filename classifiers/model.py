@@ -243,7 +243,7 @@ class Model:
             out.append(covered)
         return out
 
-    def _triggers(self, normalized, features, dates, flagged: Sequence[int]) -> list[list[str]]:
+    def _triggers(self, normalized, features, dates, flagged: list[int]) -> list[list[str]]:
         """The taxonomy's term matches for every text; for the `flagged` (antisemitic) ones, plus the learned
         part's ids that the taxonomy lists and has active.
 
@@ -253,9 +253,8 @@ class Model:
         taxonomy = self.taxonomy
         matched = tag_batch(normalized, taxonomy, dates)
         learner = getattr(self, "trigger_learner", None)  # models saved before the learned part have none
-        if learner is None or not learner.trigger_ids or not len(flagged):
+        if learner is None or not learner.trigger_ids or not flagged:
             return matched
-        flagged = list(flagged)
         learned = {flagged[row]: ids for row, ids in learner.predict(features[flagged]).items()}
         active: dict[dt.date | None, list[str]] = {}
         for row, ids in learned.items():
