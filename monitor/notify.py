@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import httpx
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from monitor.alerts import AlertText, describe_alert
@@ -204,13 +204,11 @@ def _tally(session: Session, notices: dict[int, int]) -> dict[int, Tally]:
     tallies: dict[int, Tally] = {alert_id: {} for alert_id in notices}
     if not notices:
         return tallies
-    for alert_id, notice, sub_id, channel, status, n, last, last_at in session.execute(
+    for alert_id, _notice, sub_id, channel, status, n, last, last_at in session.execute(
             select(Delivery.alert_id, Delivery.notice, Delivery.subscriber_id, Delivery.channel, Delivery.status,
                    func.count(), func.max(Delivery.attempt), func.max(Delivery.created_at))
-            .where(Delivery.alert_id.in_(list(notices)))
+            .where(tuple_(Delivery.alert_id, Delivery.notice).in_(list(notices.items())))
             .group_by(Delivery.alert_id, Delivery.notice, Delivery.subscriber_id, Delivery.channel, Delivery.status)):
-        if notice != notices[alert_id]:
-            continue  # an earlier notice's attempts: that notice is over
         pair = tallies[alert_id].setdefault((sub_id, channel), _Pair())
         pair.last = max(pair.last, last)
         pair.last_at = last_at if pair.last_at is None else max(pair.last_at, last_at)
