@@ -138,7 +138,7 @@ def main() -> None:
             "hostility score (incl. normalise)": lambda: model.scores(sample),
             "category (all posts, as if flagged)": lambda: model._categories(normalized),
             "triggers, terms + learned (flagged posts) as predict runs them (normalised, features given)":
-                lambda: model._triggers(normalized, features, dates, flagged),
+                lambda: model._triggers(model.taxonomy, normalized, features, dates, flagged),
         }
         for name, run in stages.items():
             start = time.perf_counter()

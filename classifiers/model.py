@@ -196,9 +196,14 @@ class Model:
                                for start in range(0, len(texts), batch_size)] or [np.zeros(0)])
 
     def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, *,
-                dates: Sequence[dt.date | None] | None = None, batch_size: int = BATCH_SIZE) -> list[Prediction]:
-        """Classify raw texts in bounded batches; explanation and category are computed for flagged posts only."""
+                dates: Sequence[dt.date | None] | None = None, batch_size: int = BATCH_SIZE,
+                taxonomy: Taxonomy | None = None) -> list[Prediction]:
+        """Classify raw texts in bounded batches; explanation and category are computed for flagged posts only.
+
+        Triggers come from `taxonomy`, else from `self.taxonomy` as it is when the call starts: one version of
+        the YAML for the whole call, whose digest the caller may record."""
         texts = list(texts)
+        taxonomy = taxonomy if taxonomy is not None else self.taxonomy
         if languages is not None and len(languages) != len(texts):
             raise ValueError("languages must be as long as texts")
         if dates is not None and len(dates) != len(texts):
@@ -208,13 +213,14 @@ class Model:
             for start in range(0, len(texts), batch_size):
                 stop = start + batch_size
                 out.extend(self._predict_batch(
+                    taxonomy,
                     texts[start:stop],
                     languages[start:stop] if languages is not None else [None] * len(texts[start:stop]),
                     dates[start:stop] if dates is not None else [None] * len(texts[start:stop]),
                 ))
         return out
 
-    def _predict_batch(self, texts, languages, dates) -> list[Prediction]:
+    def _predict_batch(self, taxonomy: Taxonomy, texts, languages, dates) -> list[Prediction]:
         normalized = normalize_batch(texts)  # the texts and their word split, read by the features and triggers
         features = self.detector.named_steps["features"].transform(normalized)
         scores = self.detector.named_steps["clf"].predict_proba(features)[:, 1]
@@ -222,7 +228,7 @@ class Model:
         flagged_texts = [normalized[i] for i in flagged]
         categories = dict(zip(flagged, self._categories(flagged_texts), strict=True))
         explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
-        triggers = self._triggers(normalized, features, dates, flagged)
+        triggers = self._triggers(taxonomy, normalized, features, dates, flagged)
         return [Prediction(antisemitic=i in categories, score=round(score, 4), category=categories.get(i, NONE),
                            triggers=text_triggers, explanation=explanations.get(i, []), language_covered=covered)
                 for i, (score, text_triggers, covered) in enumerate(
@@ -243,14 +249,13 @@ class Model:
             out.append(covered)
         return out
 
-    def _triggers(self, normalized, features, dates, flagged: list[int]) -> list[list[str]]:
+    def _triggers(self, taxonomy: Taxonomy, normalized, features, dates, flagged: list[int]) -> list[list[str]]:
         """The taxonomy's term matches for every text; for the `flagged` (antisemitic) ones, plus the learned
         part's ids that the taxonomy lists and has active.
 
         The learned part is trained on labelled seed rows, nearly all antisemitic: on other posts it only
         guessed from a word ("drones" alone got israel_azerbaijan_ties), so neutral posts get the YAML's terms,
         which analysts can read and edit, and nothing else."""
-        taxonomy = self.taxonomy
         matched = tag_batch(normalized, taxonomy, dates)
         learner = getattr(self, "trigger_learner", None)  # models saved before the learned part have none
         if learner is None or not learner.trigger_ids or not flagged:

@@ -4,13 +4,16 @@ A trigger matches a text when every one of its term groups matches; a group matc
 terms (in any language) occurs as a whole word or phrase. `word*` matches any word starting with
 `word`, which covers Russian and Armenian inflection (`Израил*`, `Ադրբեջան*`). Editing
 `triggers.yaml` changes the tagging of newly classified posts at once (load_taxonomy reads a changed file
-again), without retraining any model; posts already stored keep their triggers.
+again), without retraining any model; each classification records the taxonomy's `digest`, so `vigil
+reclassify` re-tags the stored posts that an edit concerns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +103,9 @@ class Trigger:
 class Taxonomy:
     version: str
     triggers: tuple[Trigger, ...]
+    # Hash of the parsed YAML (its data, not its comments or layout): stored with each classification, so the
+    # posts tagged by an earlier version of the file are found again (`vigil reclassify`).
+    digest: str = ""
     # token -> {(trigger index, group index): 2 sure / 1 maybe}; a per-process speed-up, bounded
     _token_hits: dict = field(default_factory=dict, compare=False, repr=False)
     # whitespace-separated word -> its tokens' hits merged, as ((trigger index, group index), 2 / 1) pairs
@@ -217,7 +223,14 @@ def parse_taxonomy(data: dict) -> Taxonomy:
             active_from=_date(entry.get("active_from"), tid), active_to=_date(entry.get("active_to"), tid),
             keys=tuple(term_keys(terms) for terms in term_lists),
         ))
-    return Taxonomy(version=str(data.get("version", "0")), triggers=tuple(triggers))
+    return Taxonomy(version=str(data.get("version", "0")), triggers=tuple(triggers), digest=taxonomy_digest(data))
+
+
+def taxonomy_digest(data: dict) -> str:
+    """16 hex digits of SHA-256 over the parsed YAML in canonical JSON: a comment, the key order or the layout
+    of the file does not change it; a term, an id, a date or a label does."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 PACKAGED = Path(__file__).parent / "triggers.yaml"

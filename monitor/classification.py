@@ -18,21 +18,30 @@ from monitor.models import Classification, Post
 log = structlog.get_logger(__name__)
 
 
+class Tagging(Protocol):
+    digest: str  # names the version of the trigger taxonomy (classifiers.taxonomy.Taxonomy)
+
+
 class Predictor(Protocol):
     version: str
 
+    @property
+    def taxonomy(self) -> Tagging: ...
+
     def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, *,
-                dates: Sequence[dt.date | None] | None = None) -> list: ...
+                dates: Sequence[dt.date | None] | None = None, taxonomy: Tagging | None = None) -> list: ...
 
 
 def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) -> dict[str, set[dt.date]]:
-    """Classify the given posts still lacking this model's classification; return the days touched per country.
+    """Classify the given posts still lacking this model's classification with the trigger taxonomy as it is
+    now (an edited triggers.yaml re-tags a post classified before the edit); return the days touched per country.
 
     The days of every given post are returned, classified now or before: a task retried after it committed
     still sends its rollups on, and recomputing a day twice changes nothing.
     """
     rows = session.execute(
-        select(Post.id, Post.text, Post.language, Post.country, Post.published_at, Classification.model_version)
+        select(Post.id, Post.text, Post.language, Post.country, Post.published_at, Classification.model_version,
+               Classification.taxonomy_digest)
         .outerjoin(Classification, Classification.post_id == Post.id)
         .where(Post.id.in_(list(post_ids)))
         .order_by(Post.id)
@@ -41,18 +50,21 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) 
     day = {row.id: as_utc(row.published_at).date() for row in rows}
     for row in rows:
         touched[row.country].add(day[row.id])
+    taxonomy = model.taxonomy  # one version of the YAML for the batch, the one its digest names
     # Only the rows still left to do are predicted: a redelivered task changes nothing twice.
-    rows = [r for r in rows if r.model_version != model.version]
+    rows = [r for r in rows if (r.model_version, r.taxonomy_digest) != (model.version, taxonomy.digest)]
     if not rows:
         return touched
     # The post's date decides which triggers are active (a trigger's active_from / active_to in the YAML).
-    predictions = model.predict([r.text for r in rows], [r.language for r in rows], dates=[day[r.id] for r in rows])
+    predictions = model.predict([r.text for r in rows], [r.language for r in rows], dates=[day[r.id] for r in rows],
+                                taxonomy=taxonomy)
     now = dt.datetime.now(dt.timezone.utc)
     values = []
     for row, pred in zip(rows, predictions, strict=True):
         values.append({
             "post_id": row.id,
             "model_version": model.version,
+            "taxonomy_digest": taxonomy.digest,
             "antisemitic": bool(pred.antisemitic),
             "score": float(pred.score),
             "category": pred.category,
@@ -63,23 +75,25 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) 
     stmt = insert_for(session, Classification.__table__).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["post_id"],
-        set_={c: stmt.excluded[c] for c in ("model_version", "antisemitic", "score", "category",
+        set_={c: stmt.excluded[c] for c in ("model_version", "taxonomy_digest", "antisemitic", "score", "category",
                                             "triggers", "language_covered", "classified_at")},
     )
     session.execute(stmt)
-    log.info("posts_classified", count=len(values), model_version=model.version,
+    log.info("posts_classified", count=len(values), model_version=model.version, taxonomy_digest=taxonomy.digest,
              antisemitic=sum(v["antisemitic"] for v in values))
     return touched
 
 
-def posts_needing_classification(session: Session, model_version: str, after_id: int = 0,
+def posts_needing_classification(session: Session, model_version: str, taxonomy_digest: str, after_id: int = 0,
                                  limit: int = 5000) -> list[int]:
-    """Ids of posts with no classification by `model_version`, in id order, for reclassification batches."""
+    """Ids of posts with no classification by `model_version` tagged with the taxonomy `taxonomy_digest` names,
+    in id order, for reclassification batches."""
     return list(session.scalars(
         select(Post.id)
         .outerjoin(Classification, Classification.post_id == Post.id)
         .where(Post.id > after_id)
-        .where((Classification.id.is_(None)) | (Classification.model_version != model_version))
+        .where(Classification.id.is_(None) | (Classification.model_version != model_version)
+               | Classification.taxonomy_digest.is_distinct_from(taxonomy_digest))
         .order_by(Post.id)
         .limit(limit)
     ))

@@ -98,6 +98,8 @@ class Classification(Base):
         ForeignKey("posts.id", ondelete="CASCADE"), unique=True
     )
     model_version: Mapped[str] = mapped_column(String(64))
+    # Taxonomy.digest of the triggers.yaml that tagged it (NULL: stored before migration 0013)
+    taxonomy_digest: Mapped[str | None] = mapped_column(String(16), nullable=True)
     antisemitic: Mapped[bool] = mapped_column(Boolean)
     score: Mapped[float] = mapped_column(Float)
     category: Mapped[str] = mapped_column(String(32))

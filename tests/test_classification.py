@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
-from monitor.classification import classify_posts, stranded_post_ids
+from monitor.classification import classify_posts, posts_needing_classification, stranded_post_ids
 from monitor.models import Classification
 from tests.factories import make_post, make_source
 
@@ -16,14 +18,16 @@ DAY = dt.date(2024, 2, 20)
 class CountingModel:
     """A stand-in predictor (the real one is tested in tests/test_classifiers_*) that counts what it is asked."""
 
-    def __init__(self, version: str):
+    def __init__(self, version: str, digest: str = "t1"):
         self.version = version
+        self.taxonomy = SimpleNamespace(digest=digest)
         self.seen: list[str] = []
         self.dates: list[dt.date] = []
 
-    def predict(self, texts, languages=None, *, dates=None):
+    def predict(self, texts, languages=None, *, dates=None, taxonomy=None):
         from classifiers.model import Prediction
 
+        assert taxonomy is self.taxonomy  # the taxonomy whose digest is stored
         self.seen += texts
         self.dates += dates
         return [Prediction(antisemitic="jews" in t, score=0.9 if "jews" in t else 0.1,
@@ -47,6 +51,49 @@ def test_a_retried_batch_predicts_nothing_again_but_still_reports_its_days(db_se
     assert classify_posts(db_session, ids[:1], newer) == {"AM": {DAY}}
     assert newer.seen == ["the jews run it"]
     assert db_session.scalar(select(Classification.model_version).where(Classification.post_id == ids[0])) == "v2"
+
+
+def test_an_edited_taxonomy_has_stored_posts_tagged_again_once(db_session):
+    source = make_source(db_session, country="AM")
+    ids = [make_post(db_session, source, DAY, f"post {n}").id for n in range(3)]
+    model = CountingModel("v1", digest="t1")
+    classify_posts(db_session, ids, model)
+    assert posts_needing_classification(db_session, "v1", "t1") == []
+    assert posts_needing_classification(db_session, "v1", "t2") == ids  # the YAML was edited since
+    assert posts_needing_classification(db_session, "v2", "t1") == ids  # the model changed
+
+    edited = CountingModel("v1", digest="t2")
+    assert classify_posts(db_session, ids[:2], edited) == {"AM": {DAY}}  # rollups follow
+    assert classify_posts(db_session, ids[:2], edited) == {"AM": {DAY}}  # redelivered: nothing predicted again
+    assert edited.seen == ["post 0", "post 1"]
+    assert posts_needing_classification(db_session, "v1", "t2") == ids[2:]
+    digests = dict(db_session.execute(select(Classification.post_id, Classification.taxonomy_digest)).all())
+    assert digests == {ids[0]: "t2", ids[1]: "t2", ids[2]: "t1"}
+
+
+def test_a_term_added_to_the_yaml_reaches_stored_posts_when_they_are_classified_again(db_session, tmp_path):
+    from classifiers.artifacts import load_model
+
+    source = make_source(db_session, country="AM")
+    post = make_post(db_session, source, DAY, "Tickets for the Gyumri jazz festival sold out")
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n", encoding="utf-8")
+    model = load_model()
+    model.taxonomy_path = str(path)
+    try:
+        classify_posts(db_session, [post.id], model)
+        first = model.taxonomy.digest
+        path.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n"
+                        "  - id: festivals\n    terms: {en: [festival*]}\n", encoding="utf-8")
+        os.utime(path, ns=(0, 1))  # a new modification time however coarse the file system's clock
+        second = model.taxonomy.digest
+        assert posts_needing_classification(db_session, model.version, second) == [post.id]
+        classify_posts(db_session, [post.id], model)
+    finally:
+        model.taxonomy_path = None  # the cached packaged model is shared with other tests
+    assert first != second
+    stored = db_session.execute(select(Classification.triggers, Classification.taxonomy_digest)).one()
+    assert tuple(stored) == (["festivals"], second)
 
 
 def test_each_post_is_predicted_with_its_date_so_dated_triggers_apply(db_session):

@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 import structlog.testing
+import yaml
 
 from classifiers.data import seed_rows
 from classifiers.taxonomy import load_taxonomy, parse_taxonomy, tag_triggers
@@ -78,6 +79,25 @@ def test_editing_the_yaml_changes_tagging(tmp_path):
     assert tag_triggers(text, load_taxonomy(path)) == ["football"]
     path.write_text(path.read_text(encoding="utf-8").replace("футбол*", "хоккей*"), encoding="utf-8")
     assert tag_triggers(text, load_taxonomy(path)) == []
+
+
+def test_the_digest_names_what_the_yaml_says_not_how_it_is_written():
+    plain = yaml.safe_load("triggers:\n  - {id: football, label: Football, terms: {en: [football*]}}\n")
+    reworded = yaml.safe_load(textwrap.dedent("""
+        # a comment, another layout and key order: the same taxonomy
+        triggers:
+          - terms:
+              en: [football*]
+            label: Football
+            id: football
+    """))
+    digest = parse_taxonomy(plain).digest
+    assert len(digest) == 16 and parse_taxonomy(reworded).digest == digest
+    changed = [{"triggers": [{"id": "football", "label": "Football", "terms": {"en": ["soccer*"]}}]},
+               {"triggers": [{"id": "soccer", "label": "Football", "terms": {"en": ["football*"]}}]},
+               {"triggers": [{"id": "football", "label": "Football", "terms": {"en": ["football*"]},
+                              "active_from": dt.date(2024, 1, 1)}]}]
+    assert len({digest, *(parse_taxonomy(data).digest for data in changed)}) == 4
 
 
 @pytest.mark.parametrize("bad", [

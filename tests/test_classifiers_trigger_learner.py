@@ -92,8 +92,8 @@ def test_a_trained_model_adds_learned_triggers_only_while_the_yaml_lists_them(tm
 
     normalized = normalize_batch([post])
     features = model.detector.named_steps["features"].transform(normalized)
-    assert model._triggers(normalized, features, [None], flagged=[0]) == [["israel_azerbaijan_ties"]]
-    assert model._triggers(normalized, features, [None], flagged=[]) == [[]]  # not flagged: the YAML's terms only
+    assert model._triggers(model.taxonomy, normalized, features, [None], flagged=[0]) == [["israel_azerbaijan_ties"]]
+    assert model._triggers(model.taxonomy, normalized, features, [None], flagged=[]) == [[]]  # not flagged: the YAML's terms only
     scores = evaluate_triggers(model, rows)
     assert scores["yaml_terms"]["recall"] == 0.0  # no term of the YAML is in these oblique posts
     assert scores["yaml_and_learned"]["recall"] > 0.9 and scores["added_by_learned"] >= 11

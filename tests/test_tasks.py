@@ -137,6 +137,21 @@ def test_reclassify_sends_every_post_an_older_model_classified(db_session, tasks
     assert calls == [ids[:2], ids[2:]]
 
 
+def test_reclassify_sends_the_posts_an_earlier_trigger_taxonomy_tagged(db_session, tasks, monkeypatch):
+    from classifiers.artifacts import load_model
+
+    model = load_model()
+    source = make_source(db_session, country="AM")
+    day = dt.date(2024, 3, 1)
+    tagged = {name: make_post(db_session, source, day, name,
+                              classification={"model_version": model.version, "taxonomy_digest": digest}).id
+              for name, digest in [("now", model.taxonomy.digest), ("before the edit", "0123456789abcdef"),
+                                   ("before migration 0013", None)]}
+    calls = _sends(monkeypatch, tasks.classify_posts)
+    assert tasks.reclassify_outdated.apply().get() == 2
+    assert calls == [[tagged["before the edit"], tagged["before migration 0013"]]]
+
+
 def test_a_spike_check_whose_send_failed_delivers_the_alert_on_the_retry(db_session, tasks, monkeypatch):
     _spike(db_session)
     calls = _sends(monkeypatch, tasks.deliver_alert, failures=1)

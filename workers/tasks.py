@@ -120,11 +120,13 @@ def classify_posts(self, post_ids: list[int]) -> int:
 
 @app.task(bind=True, **RETRY)
 def reclassify_outdated(self) -> int:
-    """Send every post not yet classified by this worker's model to classification, in batches."""
+    """Send every post not yet classified by this worker's model, or tagged by another version of its trigger
+    taxonomy (an edited triggers.yaml), to classification, in batches; their rollups follow."""
     _bind(self)
-    version = load_model(get_settings().model_dir).version
+    model = load_model(get_settings().model_dir)
+    version, digest = model.version, model.taxonomy.digest
     return enqueue_pages(lambda session, after: classification.posts_needing_classification(
-        session, version, after_id=after))
+        session, version, digest, after_id=after))
 
 
 @app.task(bind=True, **RETRY)

@@ -18,7 +18,8 @@ class Queued(BaseModel):
 
 @router.post("/reclassify", response_model=Queued, status_code=202)
 def reclassify(request: Request, session: Db, principal: GlobalAdmin) -> Queued:
-    """Queue one task that sends every post not classified by the workers' model to classification."""
+    """Queue one task that sends every post not classified by the workers' model and trigger taxonomy to
+    classification."""
     from workers.app import app as celery_app
 
     name = "workers.tasks.reclassify_outdated"

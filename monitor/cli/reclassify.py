@@ -1,4 +1,5 @@
-"""`vigil reclassify`: run the current model over stored posts after a model change; rollups follow."""
+"""`vigil reclassify`: run the current model and trigger taxonomy over stored posts after either changed; rollups
+follow."""
 
 from __future__ import annotations
 
@@ -15,27 +16,30 @@ def reclassify(
     model_version: str | None = typer.Option(
         None, help="The version the workers' model must have (refuses to run if it differs)."),
 ) -> None:
-    """Send every post not yet classified by the workers' model to classification, in batches."""
+    """Send every post not yet classified by the workers' model, or tagged by an earlier version of
+    triggers.yaml, to classification, in batches."""
     from classifiers.artifacts import load_model
     from monitor.classification import posts_needing_classification
 
     s = get_settings()
-    version = load_model(s.model_dir).version
+    model = load_model(s.model_dir)
+    version, digest = model.version, model.taxonomy.digest
     if model_version and model_version != version:
         raise typer.BadParameter(f"the configured model is {version}, not {model_version}")
+    current = f"model {version} and trigger taxonomy {digest}"
     with sessions()() as session:
-        pending = len(posts_needing_classification(session, version, limit=1))
+        pending = len(posts_needing_classification(session, version, digest, limit=1))
     if not pending:
-        console.print(f"Every stored post is already classified by {version}.")
+        console.print(f"Every stored post is already classified by {current}.")
         return
     from monitor.cli.ingest import run_on_workers
     from workers import tasks
 
     run_on_workers(s, tasks.reclassify_outdated.delay)
     if not s.embedded:
-        console.print(f"Sent the posts not yet classified by {version} to the workers.")
+        console.print(f"Sent the posts not yet classified by {current} to the workers.")
         return
     with sessions()() as session:
-        done = not posts_needing_classification(session, version, limit=1)
-    console.print(f"Every stored post is now classified by {version}." if done
+        done = not posts_needing_classification(session, version, digest, limit=1)
+    console.print(f"Every stored post is now classified by {current}." if done
                   else "Some posts are still waiting for classification; see the worker log.")
