@@ -25,16 +25,14 @@ class Tagging(Protocol):
 class Predictor(Protocol):
     version: str
 
-    @property
-    def taxonomy(self) -> Tagging: ...
-
     def predict(self, texts: Sequence[str], languages: Sequence[str | None] | None = None, *,
                 dates: Sequence[dt.date | None] | None = None, taxonomy: Tagging | None = None) -> list: ...
 
 
-def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) -> dict[str, set[dt.date]]:
-    """Classify the given posts still lacking this model's classification with the trigger taxonomy as it is
-    now (an edited triggers.yaml re-tags a post classified before the edit); return the days touched per country.
+def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor,
+                   taxonomy: Tagging) -> dict[str, set[dt.date]]:
+    """Classify the given posts still lacking a classification by this model tagged with this trigger
+    `taxonomy` (a post tagged before an edit of triggers.yaml is done again); return the days touched per country.
 
     The days of every given post are returned, classified now or before: a task retried after it committed
     still sends its rollups on, and recomputing a day twice changes nothing.
@@ -50,7 +48,6 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor) 
     day = {row.id: as_utc(row.published_at).date() for row in rows}
     for row in rows:
         touched[row.country].add(day[row.id])
-    taxonomy = model.taxonomy  # one version of the YAML for the batch, the one its digest names
     # Only the rows still left to do are predicted: a redelivered task changes nothing twice.
     rows = [r for r in rows if (r.model_version, r.taxonomy_digest) != (model.version, taxonomy.digest)]
     if not rows:

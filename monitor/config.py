@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     result_backend: str = "cache+memory://"
     pseudonym_key: SecretStr | None = None
     model_dir: Path | None = None
+    # The trigger taxonomy staff edit (read again when it changes); None: the packaged classifiers/triggers.yaml
+    triggers_file: Path | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -76,6 +78,12 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("model_dir", "triggers_file", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value):
+        """An empty path is no path (compose passes "" for a variable left unset), not the working directory."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("pseudonym_key", "webhook_secret", "smtp_password", "session_secret")
     @classmethod

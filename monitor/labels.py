@@ -35,9 +35,9 @@ def label_categories() -> tuple[str, ...]:
 
 def _trigger_ids() -> set[str] | None:
     try:
-        from classifiers.taxonomy import load_taxonomy
+        from monitor.triggers import current_taxonomy
 
-        return {t.id for t in load_taxonomy().triggers}
+        return {t.id for t in current_taxonomy().triggers}
     except (ImportError, OSError, ValueError):  # the taxonomy is being edited elsewhere: check the id format only
         return None
 

@@ -13,21 +13,21 @@ from monitor.models import Classification
 from tests.factories import make_post, make_source
 
 DAY = dt.date(2024, 2, 20)
+T1 = SimpleNamespace(digest="t1")  # a stand-in taxonomy: only its digest is stored
 
 
 class CountingModel:
     """A stand-in predictor (the real one is tested in tests/test_classifiers_*) that counts what it is asked."""
 
-    def __init__(self, version: str, digest: str = "t1"):
+    def __init__(self, version: str):
         self.version = version
-        self.taxonomy = SimpleNamespace(digest=digest)
         self.seen: list[str] = []
         self.dates: list[dt.date] = []
 
     def predict(self, texts, languages=None, *, dates=None, taxonomy=None):
         from classifiers.model import Prediction
 
-        assert taxonomy is self.taxonomy  # the taxonomy whose digest is stored
+        assert taxonomy is not None  # the one whose digest is stored
         self.seen += texts
         self.dates += dates
         return [Prediction(antisemitic="jews" in t, score=0.9 if "jews" in t else 0.1,
@@ -40,15 +40,15 @@ def test_a_retried_batch_predicts_nothing_again_but_still_reports_its_days(db_se
              make_post(db_session, de, DAY)]
     ids = [p.id for p in posts]
     model = CountingModel("v1")
-    first = classify_posts(db_session, ids, model)
-    again = classify_posts(db_session, ids, model)  # the task redelivered after it committed
+    first = classify_posts(db_session, ids, model, T1)
+    again = classify_posts(db_session, ids, model, T1)  # the task redelivered after it committed
     expected = {"AM": {DAY, DAY + dt.timedelta(days=1)}, "DE": {DAY}}
     assert first == again == expected  # so its rollups are still sent on
     assert len(model.seen) == 3  # but nothing was predicted twice
     assert db_session.scalar(select(func.count()).select_from(Classification)) == 3
 
     newer = CountingModel("v2")
-    assert classify_posts(db_session, ids[:1], newer) == {"AM": {DAY}}
+    assert classify_posts(db_session, ids[:1], newer, T1) == {"AM": {DAY}}
     assert newer.seen == ["the jews run it"]
     assert db_session.scalar(select(Classification.model_version).where(Classification.post_id == ids[0])) == "v2"
 
@@ -56,15 +56,16 @@ def test_a_retried_batch_predicts_nothing_again_but_still_reports_its_days(db_se
 def test_an_edited_taxonomy_has_stored_posts_tagged_again_once(db_session):
     source = make_source(db_session, country="AM")
     ids = [make_post(db_session, source, DAY, f"post {n}").id for n in range(3)]
-    model = CountingModel("v1", digest="t1")
-    classify_posts(db_session, ids, model)
+    model = CountingModel("v1")
+    classify_posts(db_session, ids, model, T1)
     assert posts_needing_classification(db_session, "v1", "t1") == []
     assert posts_needing_classification(db_session, "v1", "t2") == ids  # the YAML was edited since
     assert posts_needing_classification(db_session, "v2", "t1") == ids  # the model changed
 
-    edited = CountingModel("v1", digest="t2")
-    assert classify_posts(db_session, ids[:2], edited) == {"AM": {DAY}}  # rollups follow
-    assert classify_posts(db_session, ids[:2], edited) == {"AM": {DAY}}  # redelivered: nothing predicted again
+    edited = CountingModel("v1")
+    t2 = SimpleNamespace(digest="t2")
+    assert classify_posts(db_session, ids[:2], edited, t2) == {"AM": {DAY}}  # rollups follow
+    assert classify_posts(db_session, ids[:2], edited, t2) == {"AM": {DAY}}  # redelivered: nothing predicted again
     assert edited.seen == ["post 0", "post 1"]
     assert posts_needing_classification(db_session, "v1", "t2") == ids[2:]
     digests = dict(db_session.execute(select(Classification.post_id, Classification.taxonomy_digest)).all())
@@ -73,27 +74,26 @@ def test_an_edited_taxonomy_has_stored_posts_tagged_again_once(db_session):
 
 def test_a_term_added_to_the_yaml_reaches_stored_posts_when_they_are_classified_again(db_session, tmp_path):
     from classifiers.artifacts import load_model
+    from monitor.config import Settings
+    from monitor.triggers import current_taxonomy
 
     source = make_source(db_session, country="AM")
     post = make_post(db_session, source, DAY, "Tickets for the Gyumri jazz festival sold out")
-    path = tmp_path / "triggers.yaml"
-    path.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n", encoding="utf-8")
+    settings = Settings(triggers_file=tmp_path / "triggers.yaml")
+    settings.triggers_file.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n", encoding="utf-8")
     model = load_model()
-    model.taxonomy_path = str(path)
-    try:
-        classify_posts(db_session, [post.id], model)
-        first = model.taxonomy.digest
-        path.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n"
-                        "  - id: festivals\n    terms: {en: [festival*]}\n", encoding="utf-8")
-        os.utime(path, ns=(0, 1))  # a new modification time however coarse the file system's clock
-        second = model.taxonomy.digest
-        assert posts_needing_classification(db_session, model.version, second) == [post.id]
-        classify_posts(db_session, [post.id], model)
-    finally:
-        model.taxonomy_path = None  # the cached packaged model is shared with other tests
-    assert first != second
+    first = current_taxonomy(settings)
+    classify_posts(db_session, [post.id], model, first)
+    assert db_session.scalar(select(Classification.triggers)) == []
+    settings.triggers_file.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n"
+                                      "  - id: festivals\n    terms: {en: [festival*]}\n", encoding="utf-8")
+    os.utime(settings.triggers_file, ns=(0, 1))  # a new modification time however coarse the file system's clock
+    second = current_taxonomy(settings)
+    assert first.digest != second.digest
+    assert posts_needing_classification(db_session, model.version, second.digest) == [post.id]
+    classify_posts(db_session, [post.id], model, second)
     stored = db_session.execute(select(Classification.triggers, Classification.taxonomy_digest)).one()
-    assert tuple(stored) == (["festivals"], second)
+    assert tuple(stored) == (["festivals"], second.digest)
 
 
 def test_each_post_is_predicted_with_its_date_so_dated_triggers_apply(db_session):
@@ -104,16 +104,12 @@ def test_each_post_is_predicted_with_its_date_so_dated_triggers_apply(db_session
     text = "Israel sold Azerbaijan the drones that hit Stepanakert"
     before, after = make_post(db_session, source, DAY, text), make_post(db_session, source, DAY + dt.timedelta(days=2), text)
     counting = CountingModel("v1")
-    classify_posts(db_session, [before.id, after.id], counting)
+    classify_posts(db_session, [before.id, after.id], counting, T1)
     assert counting.dates == [DAY, DAY + dt.timedelta(days=2)]
-    model = load_model()
-    model._taxonomy = parse_taxonomy({"triggers": [{"id": "israel_azerbaijan_ties", "terms": {"en": ["drones"]},
-                                                    "active_to": (DAY + dt.timedelta(days=1)).isoformat()}]})
+    dated = parse_taxonomy({"triggers": [{"id": "israel_azerbaijan_ties", "terms": {"en": ["drones"]},
+                                          "active_to": (DAY + dt.timedelta(days=1)).isoformat()}]})
     db_session.execute(Classification.__table__.delete())
-    try:
-        classify_posts(db_session, [before.id, after.id], model)
-    finally:
-        model._taxonomy = None  # the cached packaged model is shared with other tests
+    classify_posts(db_session, [before.id, after.id], load_model(), dated)
     triggers = dict(db_session.execute(select(Classification.post_id, Classification.triggers)).all())
     assert triggers == {before.id: ["israel_azerbaijan_ties"], after.id: []}  # ended the day before
 

@@ -35,3 +35,9 @@ def test_no_webhook_secret_means_webhooks_are_not_signed_with_an_empty_key():
 
     with pytest.raises(RuntimeError, match="VIGIL_WEBHOOK_SECRET is not set"):
         post_webhook(Settings(webhook_secret=""), "https://127.0.0.1:9/hook", b"{}")
+
+
+def test_an_empty_path_is_no_path_not_the_working_directory():
+    settings = Settings(model_dir="", triggers_file=" ")  # compose passes "" for a variable left unset
+    assert settings.model_dir is None and settings.triggers_file is None
+    assert str(Settings(triggers_file="/etc/vigil/triggers.yaml").triggers_file) == "/etc/vigil/triggers.yaml"

@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from classifiers.taxonomy import load_taxonomy
 from monitor import alerts, notify, polling
 from monitor.config import Settings, use_settings
 from monitor.models import Alert, Classification, Delivery, Post, Rollup, Subscriber
@@ -137,15 +138,26 @@ def test_reclassify_sends_every_post_an_older_model_classified(db_session, tasks
     assert calls == [ids[:2], ids[2:]]
 
 
+def test_workers_tag_with_the_triggers_file_the_settings_name(db_session, tasks, monkeypatch, tmp_path):
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: festivals\n    terms: {en: [festival*]}\n", encoding="utf-8")
+    _use(tmp_path, triggers_file=path)
+    post = make_post(db_session, make_source(db_session, country="AM"), dt.date(2024, 3, 1), "Jazz festivals in Gyumri")
+    _sends(monkeypatch, tasks.recompute_rollups)
+    tasks.classify_posts.apply(args=[[post.id]]).get()
+    stored = db_session.execute(select(Classification.triggers, Classification.taxonomy_digest)).one()
+    assert tuple(stored) == (["festivals"], load_taxonomy(path).digest)
+
+
 def test_reclassify_sends_the_posts_an_earlier_trigger_taxonomy_tagged(db_session, tasks, monkeypatch):
     from classifiers.artifacts import load_model
 
-    model = load_model()
+    version, digest_now = load_model().version, load_taxonomy().digest  # the packaged ones: no file is set
     source = make_source(db_session, country="AM")
     day = dt.date(2024, 3, 1)
     tagged = {name: make_post(db_session, source, day, name,
-                              classification={"model_version": model.version, "taxonomy_digest": digest}).id
-              for name, digest in [("now", model.taxonomy.digest), ("before the edit", "0123456789abcdef"),
+                              classification={"model_version": version, "taxonomy_digest": digest}).id
+              for name, digest in [("now", digest_now), ("before the edit", "0123456789abcdef"),
                                    ("before migration 0013", None)]}
     calls = _sends(monkeypatch, tasks.classify_posts)
     assert tasks.reclassify_outdated.apply().get() == 2

@@ -23,6 +23,7 @@ from monitor.config import get_settings
 from monitor.db import db_now, session_factory
 from monitor.ingest import IngestOptions
 from monitor.models import Source
+from monitor.triggers import current_taxonomy
 from workers.app import app
 
 log = structlog.get_logger(__name__)
@@ -110,9 +111,10 @@ def poll_source(self, source_id: int) -> dict:
 def classify_posts(self, post_ids: list[int]) -> int:
     """Classify a batch of stored posts with the worker's loaded model; then recompute their rollups."""
     _bind(self, posts=len(post_ids))
-    model = load_model(get_settings().model_dir)
+    s = get_settings()
+    model, taxonomy = load_model(s.model_dir), current_taxonomy(s)
     with sessions().begin() as session:
-        touched = classification.classify_posts(session, post_ids, model)
+        touched = classification.classify_posts(session, post_ids, model, taxonomy)
     for country, days in touched.items():
         recompute_rollups.delay(country, sorted(d.isoformat() for d in days))
     return sum(len(d) for d in touched.values())
@@ -123,8 +125,8 @@ def reclassify_outdated(self) -> int:
     """Send every post not yet classified by this worker's model, or tagged by another version of its trigger
     taxonomy (an edited triggers.yaml), to classification, in batches; their rollups follow."""
     _bind(self)
-    model = load_model(get_settings().model_dir)
-    version, digest = model.version, model.taxonomy.digest
+    s = get_settings()
+    version, digest = load_model(s.model_dir).version, current_taxonomy(s).digest
     return enqueue_pages(lambda session, after: classification.posts_needing_classification(
         session, version, digest, after_id=after))
 

@@ -20,10 +20,10 @@ def reclassify(
     triggers.yaml, to classification, in batches."""
     from classifiers.artifacts import load_model
     from monitor.classification import posts_needing_classification
+    from monitor.triggers import current_taxonomy
 
     s = get_settings()
-    model = load_model(s.model_dir)
-    version, digest = model.version, model.taxonomy.digest
+    version, digest = load_model(s.model_dir).version, current_taxonomy(s).digest
     if model_version and model_version != version:
         raise typer.BadParameter(f"the configured model is {version}, not {model_version}")
     current = f"model {version} and trigger taxonomy {digest}"

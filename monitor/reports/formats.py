@@ -24,9 +24,9 @@ def label(identifier: str) -> str:
     """A readable name for a category or trigger id (trigger labels come from the taxonomy YAML)."""
     if identifier in CATEGORY_LABELS:
         return CATEGORY_LABELS[identifier]
-    from classifiers.taxonomy import load_taxonomy
+    from monitor.triggers import current_taxonomy
 
-    trigger = next((t for t in load_taxonomy().triggers if t.id == identifier), None)
+    trigger = next((t for t in current_taxonomy().triggers if t.id == identifier), None)
     return trigger.label if trigger else identifier.replace("_", " ").capitalize()
 
 
