@@ -131,6 +131,18 @@ class Rollup(Base):
     __table_args__ = (Index("ix_rollups_day", "day"),)
 
 
+class StaleDay(Base):
+    """A country-day whose rollups lag behind its classifications: marked in the transaction that classified its
+    posts, deleted by the recompute that catches up. Many batches of one day share one mark, so one recompute
+    serves them all instead of one recompute of the whole day per batch."""
+
+    __tablename__ = "stale_days"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Alert(Base):
     """A spike or data-gap event for a country, kept open and updated while it lasts."""
 

@@ -1,4 +1,9 @@
-"""Daily aggregates per (country, day, category, trigger), recomputed for a window, never incremented."""
+"""Daily aggregates per (country, day, category, trigger), recomputed for a window, never incremented.
+
+Classification marks the country-days it touched as stale (`mark_stale`, in its own transaction); a recompute
+takes a country's marks and recomputes those days (`recompute_stale`). A day's recompute reads every post of
+the day, so it is done once for all the batches that marked the day meanwhile, not once per batch.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from monitor.db import advisory_xact_lock, insert_for
-from monitor.models import Classification, Post, Rollup
+from monitor.models import Classification, Post, Rollup, StaleDay
 
 ALL = "*"
 
@@ -88,6 +93,36 @@ def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -
         session.execute(stmt)
         written += len(values)
     return written
+
+
+def mark_stale(session: Session, touched: dict[str, Iterable[dt.date]]) -> None:
+    """Mark the rollups of these country-days stale, in the caller's transaction: they are recomputed by the next
+    `recompute_stale` of the country that starts after it commits. Inserted in key order, so two batches marking
+    the same days wait for each other instead of deadlocking."""
+    now = dt.datetime.now(dt.timezone.utc)
+    values = [{"country": country, "day": day, "marked_at": now}
+              for country in sorted(touched) for day in sorted(set(touched[country]))]
+    if values:
+        session.execute(insert_for(session, StaleDay.__table__).values(values).on_conflict_do_nothing())
+
+
+def recompute_stale(session: Session, country: str, also: Iterable[dt.date] = ()) -> list[dt.date]:
+    """Take the country's stale marks and recompute those days (and the days `also` names); return the days.
+
+    The marks are deleted in this transaction, so a failure leaves them for the next try. A mark committed after
+    they were taken stays for the recompute that its own batch sends; a batch marking a day whose mark is being
+    taken waits until this transaction ends, and its mark then stays.
+    """
+    taken = session.scalars(delete(StaleDay).where(StaleDay.country == country).returning(StaleDay.day)).all()
+    days = sorted({*taken, *also})
+    recompute_rollups(session, country, days)
+    return days
+
+
+def stale_countries(session: Session, marked_before: dt.datetime) -> list[str]:
+    """Countries with a stale mark older than `marked_before`: the recompute their batch sent was lost."""
+    return list(session.scalars(select(StaleDay.country).distinct().where(StaleDay.marked_at < marked_before)
+                                .order_by(StaleDay.country)))
 
 
 def daily_series(session: Session, country: str, start: dt.date, end: dt.date,

@@ -6,8 +6,15 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from monitor.models import Classification, Rollup
-from monitor.rollups import count_cells, daily_series, recompute_rollups
+from monitor.models import Classification, Rollup, StaleDay
+from monitor.rollups import (
+    count_cells,
+    daily_series,
+    mark_stale,
+    recompute_rollups,
+    recompute_stale,
+    stale_countries,
+)
 from tests.factories import make_post, make_source
 
 DAY = dt.date(2024, 2, 20)
@@ -90,3 +97,53 @@ def test_recomputes_of_one_day_take_turns(pg_engine):
         first.rollback()
         recompute_rollups(second, "AM", [day])  # the first one ended: its turn is over
         second.rollback()
+
+
+def test_a_day_marked_by_many_batches_is_recomputed_once(db_session):
+    am, de = make_source(db_session, country="AM"), make_source(db_session, country="DE")
+    make_post(db_session, am, DAY, classification=HOSTILE)
+    make_post(db_session, am, DAY + dt.timedelta(days=1), classification={})
+    make_post(db_session, de, DAY, classification={})
+    mark_stale(db_session, {"AM": {DAY}})  # one batch
+    mark_stale(db_session, {"AM": [DAY + dt.timedelta(days=1), DAY], "DE": {DAY}})  # the next: the same day again
+    now = dt.datetime.now(dt.timezone.utc)
+    assert stale_countries(db_session, now + dt.timedelta(minutes=1)) == ["AM", "DE"]
+    assert stale_countries(db_session, now - dt.timedelta(minutes=5)) == []  # none lost yet
+
+    assert recompute_stale(db_session, "AM") == [DAY, DAY + dt.timedelta(days=1)]
+    cells = _cells(db_session)
+    assert cells[(DAY, "*", "*")] == (1, 1) and cells[(DAY + dt.timedelta(days=1), "*", "*")] == (1, 0)
+    assert recompute_stale(db_session, "AM") == []  # taken: a second recompute has nothing to do
+    assert stale_countries(db_session, now + dt.timedelta(minutes=1)) == ["DE"]
+    assert recompute_stale(db_session, "DE", [DAY - dt.timedelta(days=1)]) == [DAY - dt.timedelta(days=1), DAY]
+    assert _cells(db_session, "DE") == {(DAY, "*", "*"): (1, 0), (DAY, "none", "*"): (1, 0)}
+
+
+def test_a_batch_marking_a_day_whose_mark_is_being_taken_waits_and_its_mark_stays(pg_engine):
+    """The recompute that took a mark may have read the day before this batch committed: the batch's own mark
+    must then survive for the recompute it sends next."""
+    import pytest
+    from sqlalchemy import delete, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    country = "QZ"  # committed below: a code no other test uses, cleaned up at the end
+    with Session(pg_engine) as recompute, Session(pg_engine) as batch:
+        try:
+            mark_stale(batch, {country: {DAY}})
+            batch.commit()
+            assert recompute_stale(recompute, country) == [DAY]  # taken, not committed yet
+            batch.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                mark_stale(batch, {country: {DAY}})  # waits for the recompute's transaction
+            batch.rollback()
+            recompute.commit()
+            mark_stale(batch, {country: {DAY}})
+            batch.commit()
+            assert recompute_stale(recompute, country) == [DAY]  # the mark made after the take stayed
+            recompute.commit()
+        finally:
+            recompute.rollback()
+            batch.rollback()
+            batch.execute(delete(StaleDay).where(StaleDay.country == country))
+            batch.commit()

@@ -138,6 +138,40 @@ def test_reclassify_sends_every_post_an_older_model_classified(db_session, tasks
     assert calls == [ids[:2], ids[2:]]
 
 
+def test_classify_batches_mark_their_days_and_one_recompute_serves_them_all(db_session, tasks, monkeypatch):
+    am, de = make_source(db_session, country="AM"), make_source(db_session, country="DE")
+    day = dt.date(2024, 3, 1)
+    first = [make_post(db_session, am, day, f"am {n}").id for n in range(2)] + [make_post(db_session, de, day).id]
+    second = [make_post(db_session, am, day, "am 2").id]
+    recomputes = _sends(monkeypatch, tasks.recompute_rollups)
+    tasks.classify_posts.apply(args=[first]).get()
+    tasks.classify_posts.apply(args=[second]).get()
+    assert recomputes == ["AM", "DE", "AM"]  # a country per batch, no days: the marks carry them
+    checks = _sends(monkeypatch, tasks.check_spikes)
+    assert tasks.recompute_rollups.apply(args=["AM"]).get() == 1  # both batches' day, once
+    assert tasks.recompute_rollups.apply(args=["AM"]).get() == 0  # the second message: nothing left
+    assert checks == ["AM"]  # spikes are checked after the recompute that did the work
+    counted = db_session.scalar(select(Rollup.posts).where(Rollup.country == "AM", Rollup.day == day,
+                                                           Rollup.category == "*", Rollup.trigger == "*"))
+    assert counted == 3
+    assert tasks.recompute_rollups.apply(args=["AM", [day.isoformat()]]).get() == 1  # a message from before marks
+
+
+def test_beat_sends_a_recompute_for_marks_whose_recompute_was_lost(db_session, tasks, monkeypatch):
+    from monitor.models import StaleDay
+
+    make_source(db_session, country="AM")
+    make_source(db_session, country="DE")
+    now = dt.datetime.now(dt.timezone.utc)
+    db_session.add_all([StaleDay(country="AM", day=dt.date(2024, 3, 1), marked_at=now - dt.timedelta(hours=1)),
+                        StaleDay(country="DE", day=dt.date(2024, 3, 1), marked_at=now)])  # DE's may be queued
+    db_session.flush()
+    recomputes = _sends(monkeypatch, tasks.recompute_rollups)
+    checks = _sends(monkeypatch, tasks.check_spikes)
+    assert tasks.check_all_spikes.apply().get() == 2
+    assert recomputes == ["AM"] and sorted(checks) == ["AM", "DE"]
+
+
 def test_workers_tag_with_the_triggers_file_the_settings_name(db_session, tasks, monkeypatch, tmp_path):
     path = tmp_path / "triggers.yaml"
     path.write_text("triggers:\n  - id: festivals\n    terms: {en: [festival*]}\n", encoding="utf-8")

@@ -13,7 +13,7 @@ from itertools import islice
 import structlog
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError as DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,14 +109,16 @@ def poll_source(self, source_id: int) -> dict:
 
 @app.task(bind=True, **RETRY)
 def classify_posts(self, post_ids: list[int]) -> int:
-    """Classify a batch of stored posts with the worker's loaded model; then recompute their rollups."""
+    """Classify a batch of stored posts with the worker's loaded model and mark their days' rollups stale, in one
+    transaction; then send a recompute per country (one recompute serves every batch that marked the day)."""
     _bind(self, posts=len(post_ids))
     s = get_settings()
     model, taxonomy = load_model(s.model_dir), current_taxonomy(s)
     with sessions().begin() as session:
         touched = classification.classify_posts(session, post_ids, model, taxonomy)
-    for country, days in touched.items():
-        recompute_rollups.delay(country, sorted(d.isoformat() for d in days))
+        rollups.mark_stale(session, touched)
+    for country in sorted(touched):
+        recompute_rollups.delay(country)
     return sum(len(d) for d in touched.values())
 
 
@@ -151,13 +153,15 @@ def classify_stranded_posts(self) -> int:
 
 
 @app.task(bind=True, **RETRY)
-def recompute_rollups(self, country: str, days: list[str]) -> int:
-    """Recompute one country's rollups for the given ISO dates, then look for spikes."""
+def recompute_rollups(self, country: str, days: list[str] | None = None) -> int:
+    """Recompute the rollups of a country's stale days (and of `days`, ISO dates: messages sent before stale
+    marks existed carry them), then look for spikes; nothing when another recompute took the marks first."""
     _bind(self, country=country)
     with sessions().begin() as session:
-        written = rollups.recompute_rollups(session, country, [dt.date.fromisoformat(d) for d in days])
-    check_spikes.delay(country)
-    return written
+        done = rollups.recompute_stale(session, country, [dt.date.fromisoformat(d) for d in days or ()])
+    if done:
+        check_spikes.delay(country)
+    return len(done)
 
 
 @app.task(bind=True, **RETRY)
@@ -233,10 +237,16 @@ def replay_spikes(self, country: str, start: str, end: str) -> list[int]:
 
 @app.task(bind=True, **RETRY)
 def check_all_spikes(self) -> int:
-    """Beat: one spike check per country that has sources, each also resending deliveries lost earlier."""
+    """Beat: one spike check per country that has sources, each also resending deliveries lost earlier; and a
+    recompute for each country whose stale rollups no recompute took within a spike period (its send was lost)."""
     _bind(self)
+    s = get_settings()
     with sessions().begin() as session:
-        countries = list(session.scalars(select(distinct(Source.country))))
+        countries = list(session.scalars(select(Source.country).distinct()))
+        lagging = rollups.stale_countries(  # marks carry the marking worker's clock
+            session, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=s.beat_spike_seconds))
+    for country in lagging:
+        recompute_rollups.delay(country)
     for country in countries:
         check_spikes.delay(country, resend=True)
     return len(countries)
