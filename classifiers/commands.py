@@ -111,14 +111,16 @@ def _post_error(row: dict) -> str | None:
     return None
 
 
-def classify_stream(model, stream: IO, out: TextIO, batch_size: int = CLASSIFY_BATCH) -> tuple[int, int]:
-    """Classify JSONL posts from `stream` into `out` in batches, keeping input order; return (classified, errors)."""
+def classify_stream(model, stream: IO, out: TextIO, batch_size: int = CLASSIFY_BATCH,
+                    taxonomy=None) -> tuple[int, int]:
+    """Classify JSONL posts from `stream` into `out` in batches, keeping input order; return (classified, errors).
+    Triggers come from `taxonomy` (default: the model's, i.e. the packaged triggers.yaml)."""
     done = errors = 0
     pending: list[tuple[dict | None, dict | None]] = []
 
     def flush() -> None:
         posts = [p for p, _ in pending if p is not None]
-        preds = iter(model.predict([p["text"] for p in posts], [p.get("lang") for p in posts]))
+        preds = iter(model.predict([p["text"] for p in posts], [p.get("lang") for p in posts], taxonomy=taxonomy))
         for post, error in pending:
             if error is not None:
                 out.write(json.dumps(error, ensure_ascii=False) + "\n")
@@ -146,14 +148,17 @@ def classify(
     model_dir: Annotated[Path | None, typer.Option("--model", help="model directory (default: packaged)")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="JSONL to write (default: stdout)")] = None,
 ) -> None:
-    """Classify posts; bad rows become {id?, line, error} rows and the rest go on."""
+    """Classify posts; bad rows become {id?, line, error} rows and the rest go on. Triggers come from the file
+    VIGIL_TRIGGERS_FILE names, else the packaged triggers.yaml."""
     from classifiers.artifacts import load_model
+    from monitor.triggers import current_taxonomy
 
     model = load_model(model_dir)
+    taxonomy = current_taxonomy()
     src = sys.stdin.buffer if str(input) == "-" else input.open("rb")  # bytes: each line decoded on its own
     dst = sys.stdout if output is None else output.open("w", encoding="utf-8")
     try:
-        done, errors = classify_stream(model, src, dst)
+        done, errors = classify_stream(model, src, dst, taxonomy=taxonomy)
     finally:
         if src is not sys.stdin.buffer:
             src.close()

@@ -103,7 +103,7 @@ class Trigger:
 class Taxonomy:
     version: str
     triggers: tuple[Trigger, ...]
-    # Hash of the parsed YAML (its data, not its comments or layout): stored with each classification, so the
+    # Hash of what tagging reads (ids, terms, dates; see taxonomy_digest): stored with each classification, so the
     # posts tagged by an earlier version of the file are found again (`vigil reclassify`).
     digest: str = ""
     # token -> {(trigger index, group index): 2 sure / 1 maybe}; a per-process speed-up, bounded
@@ -178,7 +178,7 @@ def _terms_of(block: dict | list, where: str) -> list[str]:
         raise ValueError(f"{where}: terms must be a mapping of language -> list")
     unknown = set(block) - set(LANGUAGES) - {"any"}
     if unknown:
-        raise ValueError(f"{where}: unknown language keys {sorted(unknown)}")
+        raise ValueError(f"{where}: unknown language keys {sorted(map(str, unknown))}")
     return [str(t) for lang_terms in block.values() for t in (lang_terms or [])]
 
 
@@ -197,7 +197,7 @@ def parse_taxonomy(data: dict) -> Taxonomy:
     """Build a Taxonomy from the parsed YAML mapping, raising ValueError with the trigger id on mistakes."""
     if not isinstance(data, dict) or not isinstance(data.get("triggers") or [], list):
         raise ValueError("the taxonomy must be a mapping with a `triggers` list")
-    triggers, seen = [], set()
+    triggers, seen, tagging = [], set(), []
     for n, entry in enumerate(data.get("triggers") or []):
         if not isinstance(entry, dict):
             raise ValueError(f"triggers[{n}] must be a mapping with an `id`, not {type(entry).__name__}")
@@ -217,19 +217,24 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         groups = [compile_terms(terms) for terms in term_lists]
         if not groups:
             raise ValueError(f"{tid}: needs `terms` or `requires_all`")
-        triggers.append(Trigger(
+        trigger = Trigger(
             id=tid, label=entry.get("label", tid), description=entry.get("description", ""),
             groups=tuple(groups),
             active_from=_date(entry.get("active_from"), tid), active_to=_date(entry.get("active_to"), tid),
             keys=tuple(term_keys(terms) for terms in term_lists),
-        ))
-    return Taxonomy(version=str(data.get("version", "0")), triggers=tuple(triggers), digest=taxonomy_digest(data))
+        )
+        triggers.append(trigger)
+        tagging.append([tid, sorted(sorted({" ".join(fold_case(t).split()) for t in terms}) for terms in term_lists),
+                        str(trigger.active_from), str(trigger.active_to)])
+    return Taxonomy(version=str(data.get("version", "0")), triggers=tuple(triggers), digest=taxonomy_digest(tagging))
 
 
-def taxonomy_digest(data: dict) -> str:
-    """16 hex digits of SHA-256 over the parsed YAML in canonical JSON: a comment, the key order or the layout
-    of the file does not change it; a term, an id, a date or a label does."""
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+def taxonomy_digest(tagging: list) -> str:
+    """16 hex digits of SHA-256 over what tagging reads: each trigger's id, its term groups (each a set of terms
+    as matched: case-folded, spaces squeezed) and its active dates, in id order. A label, a description, a
+    comment, the order of terms or triggers, or the layout of the file does not change it, so such an edit
+    sends no stored post back to classification."""
+    canonical = json.dumps(sorted(tagging), ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
@@ -256,7 +261,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         return known.taxonomy
     try:
         taxonomy = parse_taxonomy(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:  # TypeError: e.g. YAML's `on:` read as True
         return _keep_known(key, known, version, exc)
     _read[key] = _Read(version, taxonomy)
     return taxonomy

@@ -96,25 +96,32 @@ def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -
 
 
 def mark_stale(session: Session, touched: dict[str, Iterable[dt.date]]) -> None:
-    """Mark the rollups of these country-days stale, in the caller's transaction: they are recomputed by the next
-    `recompute_stale` of the country that starts after it commits. Inserted in key order, so two batches marking
-    the same days wait for each other instead of deadlocking."""
+    """Mark the rollups of these country-days stale, in the caller's transaction (call it last: the marks stay
+    locked until it ends). A mark that exists already is updated, not skipped, so it is locked too: a recompute
+    taking it waits for this transaction and then reads the posts it classified. Marked in key order, as
+    `recompute_stale` takes them, so the two wait for each other instead of deadlocking."""
     now = dt.datetime.now(dt.timezone.utc)
     values = [{"country": country, "day": day, "marked_at": now}
               for country in sorted(touched) for day in sorted(set(touched[country]))]
     if values:
-        session.execute(insert_for(session, StaleDay.__table__).values(values).on_conflict_do_nothing())
+        stmt = insert_for(session, StaleDay.__table__).values(values)
+        session.execute(stmt.on_conflict_do_update(index_elements=["country", "day"],
+                                                   set_={"marked_at": stmt.excluded.marked_at}))
 
 
 def recompute_stale(session: Session, country: str, also: Iterable[dt.date] = ()) -> list[dt.date]:
     """Take the country's stale marks and recompute those days (and the days `also` names); return the days.
 
-    The marks are deleted in this transaction, so a failure leaves them for the next try. A mark committed after
-    they were taken stays for the recompute that its own batch sends; a batch marking a day whose mark is being
-    taken waits until this transaction ends, and its mark then stays.
+    The marks are locked in day order, then deleted in this transaction, so a failure leaves them for the next
+    try. A batch still open on a mark holds it (see mark_stale): the take waits for that batch to commit, and the
+    recompute then reads its posts. A batch marking a day after the take waits for this transaction to end, and
+    its mark stays for the recompute that the batch sends.
     """
-    taken = session.scalars(delete(StaleDay).where(StaleDay.country == country).returning(StaleDay.day)).all()
-    days = sorted({*taken, *also})
+    locked = session.scalars(select(StaleDay.day).where(StaleDay.country == country).order_by(StaleDay.day)
+                             .with_for_update()).all()
+    if locked:
+        session.execute(delete(StaleDay).where(StaleDay.country == country, StaleDay.day.in_(locked)))
+    days = sorted({*locked, *also})
     recompute_rollups(session, country, days)
     return days
 

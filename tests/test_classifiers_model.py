@@ -265,3 +265,22 @@ def test_vigil_classify_writes_every_row_of_a_file_with_bad_bytes(tmp_path, mode
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r.get("id") for r in rows] == ["g1", None, "g2"] and "error" in rows[1]
+
+
+def test_vigil_classify_tags_with_the_triggers_file_the_settings_name(tmp_path, model_dir):
+    from typer.testing import CliRunner
+
+    from classifiers.commands import app
+    from monitor.config import Settings, use_settings
+
+    triggers = tmp_path / "triggers.yaml"
+    triggers.write_text("triggers:\n  - id: festivals\n    terms: {en: [festival*]}\n", encoding="utf-8")
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "f", "text": "Jazz festivals in Gyumri"}\n', encoding="utf-8")
+    use_settings(Settings(data_dir=tmp_path, triggers_file=triggers))
+    try:
+        result = CliRunner().invoke(app, ["classify", str(src), "--model", str(model_dir)])
+    finally:
+        use_settings(None)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["triggers"] == ["festivals"]

@@ -1,6 +1,7 @@
 """Trigger taxonomy: inflection-aware terms, requires_all groups, dates, and YAML edits taking effect."""
 
 import datetime as dt
+import os
 import textwrap
 
 import pytest
@@ -81,23 +82,44 @@ def test_editing_the_yaml_changes_tagging(tmp_path):
     assert tag_triggers(text, load_taxonomy(path)) == []
 
 
-def test_the_digest_names_what_the_yaml_says_not_how_it_is_written():
-    plain = yaml.safe_load("triggers:\n  - {id: football, label: Football, terms: {en: [football*]}}\n")
+def test_the_digest_changes_with_what_tagging_reads_and_nothing_else():
+    def digest(*triggers: dict) -> str:
+        return parse_taxonomy({"triggers": list(triggers)}).digest
+
+    football = {"id": "football", "label": "Football", "terms": {"en": ["football*", "soccer"]}}
+    chess = {"id": "chess", "terms": {"ru": ["шахмат*"]}}
+    base = digest(football, chess)
+    assert len(base) == 16
     reworded = yaml.safe_load(textwrap.dedent("""
-        # a comment, another layout and key order: the same taxonomy
+        # a comment, another layout, key order, term order, case and spacing: the same tagging
+        version: 7
         triggers:
+          - id: chess
+            terms: {ru: [Шахмат*]}
           - terms:
-              en: [football*]
-            label: Football
+              en: [SOCCER, "  football*"]
+            description: Matches and transfers
+            label: Association football
             id: football
     """))
-    digest = parse_taxonomy(plain).digest
-    assert len(digest) == 16 and parse_taxonomy(reworded).digest == digest
-    changed = [{"triggers": [{"id": "football", "label": "Football", "terms": {"en": ["soccer*"]}}]},
-               {"triggers": [{"id": "soccer", "label": "Football", "terms": {"en": ["football*"]}}]},
-               {"triggers": [{"id": "football", "label": "Football", "terms": {"en": ["football*"]},
-                              "active_from": dt.date(2024, 1, 1)}]}]
-    assert len({digest, *(parse_taxonomy(data).digest for data in changed)}) == 4
+    assert parse_taxonomy(reworded).digest == base
+    changed = [
+        digest({**football, "terms": {"en": ["football*"]}}, chess),  # a term gone
+        digest({**football, "id": "soccer"}, chess),  # an id
+        digest({**football, "active_from": dt.date(2024, 1, 1)}, chess),  # a date
+        digest({**football, "requires_all": [{"terms": {"en": ["match*"]}}]}, chess),  # a group
+        digest(football),  # a trigger gone
+    ]
+    assert len({base, *changed}) == len(changed) + 1
+
+
+def test_a_yaml_key_read_as_a_boolean_keeps_the_last_taxonomy(tmp_path):
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: chess\n    terms: {ru: [шахмат*]}\n", encoding="utf-8")
+    assert load_taxonomy(path).ids == ["chess"]
+    path.write_text("triggers:\n  - id: chess\n    terms: {ru: [шахмат*], on: [x], fr: [y]}\n", encoding="utf-8")
+    os.utime(path, ns=(0, 1))
+    assert load_taxonomy(path).ids == ["chess"]  # refused (YAML reads `on` as True), the last one kept
 
 
 @pytest.mark.parametrize("bad", [

@@ -142,6 +142,19 @@ def test_a_batch_marking_a_day_whose_mark_is_being_taken_waits_and_its_mark_stay
             batch.commit()
             assert recompute_stale(recompute, country) == [DAY]  # the mark made after the take stayed
             recompute.commit()
+
+            # The other order: a batch re-marks a day whose mark is already there and has not committed; the
+            # take waits for it (and so reads the posts it classified), rather than take the mark and read early.
+            mark_stale(batch, {country: {DAY}})
+            batch.commit()
+            mark_stale(batch, {country: {DAY}})  # the next batch of that day, still open
+            recompute.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                recompute_stale(recompute, country)
+            recompute.rollback()
+            batch.commit()
+            assert recompute_stale(recompute, country) == [DAY]
+            recompute.commit()
         finally:
             recompute.rollback()
             batch.rollback()

@@ -146,7 +146,7 @@ def test_classify_batches_mark_their_days_and_one_recompute_serves_them_all(db_s
     recomputes = _sends(monkeypatch, tasks.recompute_rollups)
     tasks.classify_posts.apply(args=[first]).get()
     tasks.classify_posts.apply(args=[second]).get()
-    assert recomputes == ["AM", "DE", "AM"]  # a country per batch, no days: the marks carry them
+    assert recomputes == ["AM", "DE", "AM"]  # a country per batch: the marks carry the days
     checks = _sends(monkeypatch, tasks.check_spikes)
     assert tasks.recompute_rollups.apply(args=["AM"]).get() == 1  # both batches' day, once
     assert tasks.recompute_rollups.apply(args=["AM"]).get() == 0  # the second message: nothing left
@@ -155,6 +155,16 @@ def test_classify_batches_mark_their_days_and_one_recompute_serves_them_all(db_s
                                                            Rollup.category == "*", Rollup.trigger == "*"))
     assert counted == 3
     assert tasks.recompute_rollups.apply(args=["AM", [day.isoformat()]]).get() == 1  # a message from before marks
+
+
+def test_a_recompute_whose_spike_check_send_failed_sends_it_on_its_retry(db_session, tasks, monkeypatch):
+    from monitor.rollups import mark_stale
+
+    make_post(db_session, make_source(db_session, country="AM"), dt.date(2024, 3, 1), classification={})
+    mark_stale(db_session, {"AM": {dt.date(2024, 3, 1)}})
+    checks = _sends(monkeypatch, tasks.check_spikes, failures=1)
+    tasks.recompute_rollups.apply(args=["AM", []]).get()
+    assert checks == ["AM", "AM"]  # the retry took no marks (the first run committed) but still sends the check
 
 
 def test_beat_sends_a_recompute_for_marks_whose_recompute_was_lost(db_session, tasks, monkeypatch):

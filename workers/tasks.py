@@ -118,7 +118,7 @@ def classify_posts(self, post_ids: list[int]) -> int:
         touched = classification.classify_posts(session, post_ids, model, taxonomy)
         rollups.mark_stale(session, touched)
     for country in sorted(touched):
-        recompute_rollups.delay(country)
+        recompute_rollups.delay(country, [])  # the marks carry the days; [] is for workers of the last release
     return sum(len(d) for d in touched.values())
 
 
@@ -159,7 +159,7 @@ def recompute_rollups(self, country: str, days: list[str] | None = None) -> int:
     _bind(self, country=country)
     with sessions().begin() as session:
         done = rollups.recompute_stale(session, country, [dt.date.fromisoformat(d) for d in days or ()])
-    if done:
+    if done or self.request.retries:  # a retry may follow a committed recompute whose send of the check failed
         check_spikes.delay(country)
     return len(done)
 
@@ -246,7 +246,7 @@ def check_all_spikes(self) -> int:
         lagging = rollups.stale_countries(  # marks carry the marking worker's clock
             session, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=s.beat_spike_seconds))
     for country in lagging:
-        recompute_rollups.delay(country)
+        recompute_rollups.delay(country, [])
     for country in countries:
         check_spikes.delay(country, resend=True)
     return len(countries)
