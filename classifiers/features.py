@@ -28,7 +28,7 @@ from classifiers.normalize import (
     ragged_rows,
     split_texts,
 )
-from classifiers.taxonomy import load_taxonomy, tag_batch
+from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_batch
 
 # Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -380,7 +380,8 @@ class TriggerFlags(RawTextTransformer):
     events a normalised text names, by the taxonomy's terms, at `weight`. For the categoriser: blame tied to an
     event and denial around a remembrance day read differently from the same words without one.
 
-    A trigger added to the YAML after fitting has no column; one removed reads as never named.
+    A trigger added to the YAML after fitting has no column; one removed reads as never named. Model.predict
+    passes the taxonomy it tags with, so an edit of the YAML reaches these columns as it reaches the triggers.
     """
 
     def __init__(self, weight: float = 0.3):
@@ -390,17 +391,23 @@ class TriggerFlags(RawTextTransformer):
         self.ids_ = load_taxonomy().ids
         return self
 
-    def transform(self, X) -> sp.csr_matrix:  # noqa: N803
+    def transform(self, X, taxonomy: Taxonomy | None = None) -> sp.csr_matrix:  # noqa: N803
+        """The columns of normalised texts tagged by `taxonomy` (default: the packaged triggers.yaml), as at fit:
+        every trigger whatever its active dates."""
+        return self.flags(tag_batch(split_texts(X), taxonomy or load_taxonomy()))
+
+    def flags(self, tagged: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """The columns of texts with these trigger ids."""
         column = {tid: i for i, tid in enumerate(self.ids_)}
         any_trigger = len(self.ids_)
         rows: list[int] = []
         cols: list[int] = []
-        for row, tags in enumerate(tag_batch(split_texts(X), load_taxonomy())):
+        for row, tags in enumerate(tagged):
             named = [column[t] for t in tags if t in column]
             if named:
                 rows += [row] * (len(named) + 1)
                 cols += [*named, any_trigger]
-        return sp.csr_matrix((np.full(len(rows), self.weight), (rows, cols)), shape=(len(X), any_trigger + 1))
+        return sp.csr_matrix((np.full(len(rows), self.weight), (rows, cols)), shape=(len(tagged), any_trigger + 1))
 
 
 

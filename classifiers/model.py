@@ -27,7 +27,7 @@ from classifiers.features import (
     WordNgramHasher,
     hash_column,
 )
-from classifiers.normalize import TextNormalizer, normalize_batch
+from classifiers.normalize import TextNormalizer, normalize_batch, split_texts
 from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_batch
 from classifiers.trigger_learner import TriggerLearner, merge
 
@@ -226,7 +226,7 @@ class Model:
         scores = self.detector.named_steps["clf"].predict_proba(features)[:, 1]
         flagged = np.flatnonzero(scores >= self.threshold).tolist()
         flagged_texts = [normalized[i] for i in flagged]
-        categories = dict(zip(flagged, self._categories(flagged_texts), strict=True))
+        categories = dict(zip(flagged, self._categories(flagged_texts, taxonomy), strict=True))
         explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
         triggers = self._triggers(taxonomy, normalized, features, dates, flagged)
         return [Prediction(antisemitic=i in categories, score=round(score, 4), category=categories.get(i, NONE),
@@ -269,12 +269,19 @@ class Model:
             matched[row] = merge(active[on_date], matched[row], ids)
         return matched
 
-    def _categories(self, normalized: list[str]) -> list[str]:
+    def _categories(self, normalized: list[str], taxonomy: Taxonomy | None = None) -> list[str]:
+        """Categories of normalised texts; the categoriser's trigger columns (TriggerFlags) read `taxonomy`."""
         if not normalized:
             return []
         if self.categorizer is None:
             return ["classic_tropes"] * len(normalized)
-        return [str(c) for c in self.categorizer[1:].predict(normalized)]
+        union = self.categorizer.named_steps["features"]
+        if taxonomy is None or union.transformer_weights is not None:
+            return [str(c) for c in self.categorizer[1:].predict(normalized)]
+        split = split_texts(normalized)  # as SplitOnceUnion.transform does, block by block
+        blocks = [step.transform(split, taxonomy) if isinstance(step, TriggerFlags) else step.transform(split)
+                  for _, step in union.transformer_list]
+        return [str(c) for c in self.categorizer.named_steps["clf"].predict(sp.hstack(blocks, format="csr"))]
 
     def _explain(self, normalized: list[str], features, top: int = EXPLAIN_TOP) -> list[list[str]]:
         """For each text, the word 1-2-grams that most raised its score: weight in its `features` row (the word

@@ -113,3 +113,20 @@ def test_card_reports_languages_and_neutral_check():
     assert {"heldout-en", "heldout-ru", "heldout-hy", "heldout-de"} <= set(card["scores"])
     assert set(card["scores"]["neutral-heldout_false_positives"]) == {"en", "ru", "hy", "de"}
     assert set(card["languages"]) == {"en", "ru", "hy", "de"}
+
+
+def test_the_categoriser_reads_the_taxonomy_that_predict_tags_with(model, monkeypatch):
+    """The categoriser's trigger columns (TriggerFlags) follow the taxonomy passed to predict, as the triggers do:
+    predict with an empty taxonomy gives the categories of the sklearn pipeline whose YAML is empty."""
+    from classifiers import features
+    from classifiers.taxonomy import parse_taxonomy
+
+    texts = [r["text"] for r in seed_rows() if r["antisemitic"]]
+    empty = parse_taxonomy({"triggers": []})
+    packaged = model.predict(texts)
+    predicted = model.predict(texts, taxonomy=empty)
+    flagged = [i for i, p in enumerate(predicted) if p.antisemitic]
+    monkeypatch.setattr(features, "load_taxonomy", lambda *_: empty)
+    expected = [str(c) for c in model.categorizer.predict([texts[i] for i in flagged])]
+    assert [predicted[i].category for i in flagged] == expected
+    assert any(predicted[i].category != packaged[i].category for i in flagged)  # the columns matter
