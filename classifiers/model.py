@@ -276,11 +276,15 @@ class Model:
         if self.categorizer is None:
             return ["classic_tropes"] * len(normalized)
         union = self.categorizer.named_steps["features"]
-        if taxonomy is None or union.transformer_weights is not None:
+        steps = [(name, step) for name, step in union.transformer_list if step != "drop"]
+        if taxonomy is None or any(isinstance(step, str) for _, step in steps):  # "passthrough": no text block
             return [str(c) for c in self.categorizer[1:].predict(normalized)]
-        split = split_texts(normalized)  # as SplitOnceUnion.transform does, block by block
-        blocks = [step.transform(split, taxonomy) if isinstance(step, TriggerFlags) else step.transform(split)
-                  for _, step in union.transformer_list]
+        split = split_texts(normalized)  # as SplitOnceUnion.transform does, block by block, with its weights
+        weights = union.transformer_weights or {}
+        blocks = []
+        for name, step in steps:
+            block = step.transform(split, taxonomy) if isinstance(step, TriggerFlags) else step.transform(split)
+            blocks.append(block * weights[name] if name in weights else block)
         return [str(c) for c in self.categorizer.named_steps["clf"].predict(sp.hstack(blocks, format="csr"))]
 
     def _explain(self, normalized: list[str], features, top: int = EXPLAIN_TOP) -> list[list[str]]:

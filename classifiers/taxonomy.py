@@ -179,6 +179,9 @@ def _terms_of(block: dict | list, where: str) -> list[str]:
     unknown = set(block) - set(LANGUAGES) - {"any"}
     if unknown:
         raise ValueError(f"{where}: unknown language keys {sorted(map(str, unknown))}")
+    not_lists = sorted(str(lang) for lang, terms in block.items() if not isinstance(terms, list | None))
+    if not_lists:
+        raise ValueError(f"{where}: the terms of {', '.join(not_lists)} must be a list")
     return [str(t) for lang_terms in block.values() for t in (lang_terms or [])]
 
 

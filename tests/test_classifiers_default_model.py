@@ -130,3 +130,20 @@ def test_the_categoriser_reads_the_taxonomy_that_predict_tags_with(model, monkey
     expected = [str(c) for c in model.categorizer.predict([texts[i] for i in flagged])]
     assert [predicted[i].category for i in flagged] == expected
     assert any(predicted[i].category != packaged[i].category for i in flagged)  # the columns matter
+
+
+def test_the_categoriser_built_block_by_block_keeps_the_union_s_weights(model):
+    import copy
+
+    from classifiers.normalize import normalize_batch
+    from classifiers.taxonomy import load_taxonomy
+
+    texts = [r["text"] for r in seed_rows() if r["antisemitic"]][:300]
+    weighted = copy.copy(model)
+    weighted.categorizer = copy.deepcopy(model.categorizer)
+    union = weighted.categorizer.named_steps["features"]
+    union.transformer_weights = {union.transformer_list[0][0]: 3.0, "triggers": 0.1}
+    normalized = list(normalize_batch(texts))
+    expected = [str(c) for c in weighted.categorizer.predict(texts)]  # the pipeline: the packaged YAML
+    assert weighted._categories(normalized, load_taxonomy()) == expected
+    assert expected != model._categories(normalized, load_taxonomy())  # the weights do change categories

@@ -133,6 +133,8 @@ def test_a_yaml_key_read_as_a_boolean_keeps_the_last_taxonomy(tmp_path):
     {"triggers": [{"id": "x", "requires_all": ["a"]}]},
     {"triggers": [{"id": "x" * 65, "terms": ["a"]}]},  # longer than the rollups' trigger column
     {"triggers": [{"id": "Gaza War", "terms": ["a"]}]},
+    {"triggers": [{"id": "x", "terms": {"en": 5}}]},  # not a list
+    {"triggers": [{"id": "x", "terms": {"en": "drones"}}]},
 ])
 def test_bad_taxonomy_is_refused(bad):
     with pytest.raises(ValueError):

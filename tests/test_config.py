@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from pydantic import ValidationError
 
@@ -41,3 +43,20 @@ def test_an_empty_path_is_no_path_not_the_working_directory():
     settings = Settings(model_dir="", triggers_file=" ")  # compose passes "" for a variable left unset
     assert settings.model_dir is None and settings.triggers_file is None
     assert str(Settings(triggers_file="/etc/vigil/triggers.yaml").triggers_file) == "/etc/vigil/triggers.yaml"
+
+
+def test_a_triggers_file_never_compiled_gives_the_packaged_taxonomy_and_an_error(tmp_path):
+    import structlog.testing
+
+    from classifiers.taxonomy import load_taxonomy
+    from monitor.triggers import current_taxonomy
+
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: sport\n    terms: {en: 5}\n", encoding="utf-8")  # broken from the start
+    with structlog.testing.capture_logs() as logs:
+        taxonomy = current_taxonomy(Settings(triggers_file=path))
+    assert taxonomy.digest == load_taxonomy().digest
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["triggers_file_unusable"]
+    path.write_text("triggers:\n  - id: sport\n    terms: {en: [football]}\n", encoding="utf-8")
+    os.utime(path, ns=(0, 1))
+    assert current_taxonomy(Settings(triggers_file=path)).ids == ["sport"]  # fixed: read at the next call

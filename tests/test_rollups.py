@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from sqlalchemy import select
 
@@ -153,6 +154,21 @@ def test_a_batch_marking_a_day_whose_mark_is_being_taken_waits_and_its_mark_stay
                 recompute_stale(recompute, country)
             recompute.rollback()
             batch.commit()
+            assert recompute_stale(recompute, country) == [DAY]
+            recompute.commit()
+
+            # A batch blocked on a mark that the recompute then deletes goes on after its commit and leaves a
+            # fresh mark (PostgreSQL retries the insert), for the recompute that the batch sends.
+            mark_stale(batch, {country: {DAY}})
+            batch.commit()
+            assert recompute_stale(recompute, country) == [DAY]  # holds the mark, deleted, uncommitted
+            blocked = threading.Thread(target=lambda: (mark_stale(batch, {country: {DAY}}), batch.commit()))
+            blocked.start()
+            blocked.join(0.5)
+            assert blocked.is_alive()  # waiting for the recompute's transaction
+            recompute.commit()
+            blocked.join(10)
+            assert not blocked.is_alive()
             assert recompute_stale(recompute, country) == [DAY]
             recompute.commit()
         finally:
