@@ -1,6 +1,7 @@
 """A burst of posts for one country-day through real Celery workers: how long until its rollups count them all.
 
-    .venv/bin/python bench/pipeline_day.py [--posts 50000] [--concurrency 2] [--redis-db 13]
+    .venv/bin/python bench/pipeline_day.py [--posts 50000] [--concurrency 2] [--classify-batch-size N]
+                                           [--redis-db 13]
                                            [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Creates a scratch PostgreSQL database, migrates it and imports `--posts` posts of ~200 characters (the
@@ -49,6 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--posts", type=int, default=50_000)
     ap.add_argument("--concurrency", type=int, default=2)
+    ap.add_argument("--classify-batch-size", type=int, default=None, help="VIGIL_CLASSIFY_BATCH_SIZE (default: Settings')")
     ap.add_argument("--redis-db", type=int, default=13, help="flushed at the start")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
@@ -61,6 +63,8 @@ def main() -> None:
         env.update(VIGIL_DATABASE_URL=url, VIGIL_BROKER_URL=broker, VIGIL_RESULT_BACKEND=broker,
                    VIGIL_PSEUDONYM_KEY="bench-key-0123456789abcdef0123", VIGIL_DATA_DIR=tmp,
                    VIGIL_LOG_LEVEL="WARNING", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        if args.classify_batch_size:
+            env["VIGIL_CLASSIFY_BATCH_SIZE"] = str(args.classify_batch_size)
         subprocess.run([bin_dir / "vigil", "db", "upgrade"], env=env, check=True, capture_output=True)
         data = Path(tmp) / "posts.jsonl"
         write_posts(data, args.posts)

@@ -84,13 +84,13 @@ def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -
              "posts": n, "antisemitic": a, "computed_at": now}
             for (cat, trig), (n, a) in cells.items()
         ]
-        stmt = insert_for(session, Rollup.__table__).values(values)
+        stmt = insert_for(session, Rollup.__table__)  # executemany: one cached statement (see classify_posts)
         stmt = stmt.on_conflict_do_update(
             index_elements=["country", "day", "category", "trigger"],
             set_={"posts": stmt.excluded.posts, "antisemitic": stmt.excluded.antisemitic,
                   "computed_at": stmt.excluded.computed_at},
         )
-        session.execute(stmt)
+        session.execute(stmt, values)
         written += len(values)
     return written
 
@@ -104,9 +104,9 @@ def mark_stale(session: Session, touched: dict[str, Iterable[dt.date]]) -> None:
     values = [{"country": country, "day": day, "marked_at": now}
               for country in sorted(touched) for day in sorted(set(touched[country]))]
     if values:
-        stmt = insert_for(session, StaleDay.__table__).values(values)
+        stmt = insert_for(session, StaleDay.__table__)
         session.execute(stmt.on_conflict_do_update(index_elements=["country", "day"],
-                                                   set_={"marked_at": stmt.excluded.marked_at}))
+                                                   set_={"marked_at": stmt.excluded.marked_at}), values)
 
 
 def recompute_stale(session: Session, country: str, also: Iterable[dt.date] = ()) -> list[dt.date]:
