@@ -26,6 +26,35 @@ _WORD = re.compile(r"\w\w+")
 # The masks normalisation writes in place of links, handles, e-mail addresses and echo brackets, as _WORD finds
 # them (upper case: normalised text is case-folded, so no word of a post has these forms).
 _PLACEHOLDERS = frozenset(_WORD.findall(" ".join((URL_TOKEN, USER_TOKEN, ECHO_TOKEN, EMAIL_TOKEN))))
+_ECHO = ECHO_TOKEN.strip()
+
+# Function words (pronouns, articles, auxiliaries, prepositions, conjunctions, particles, question words) of the
+# covered languages, written for Vigil: a rise of "they" or "why" among antisemitic posts says nothing an analyst
+# can act on, so no term starts or ends with one. Content words stay, however common ("fire", "money").
+FUNCTION_WORDS = STOPWORDS | frozenset("""
+i me my mine we us our ours you your yours he him his she her hers it its they them their theirs this that these
+those who whom whose which what when where why how there here all any both each every some such no nor not only
+same than too very just also even still yet ever never again then once now so if because while until about
+above after before below between into through during over under up down out off against among around within
+without upon via do does did done doing have has had having am is are was were been being will would shall should
+can could may might must let get got gets one ones other others another more most less much many few lot lots
+like unlike as but yes ok okay oh really well
+я ты он она оно мы вы они меня тебя его её ее нас вас их мне тебе ему ей нам вам им мой моя моё мои твой твоя наш
+наша наши ваш ваша ваши свой своя свои этот эта это эти тот та те кто что какой какая какие который которая которые
+где когда почему зачем как так тоже также ещё еще уже вот вон там тут здесь все всё весь вся всех всем был была
+были было быть будет будут есть нет да если чтобы потому поэтому или либо ни даже только лишь очень бы ведь же ли
+до после перед между через под над без для при про об обо от около вокруг среди себя себе сам сама сами
+нашим нашего нашей наших нашу вашим вашего вашей ваших вашу своим своего своей своих свою этого этой этих этим
+этому того той тех тем теми которых которым котором которого которой кого чего кому чему ним ней них нём
+ես դու նա մենք դուք նրանք ինձ քեզ նրան մեզ ձեզ նրանց իմ քո նրա մեր ձեր այս այդ այն սա դա որը ով ինչ ինչու
+որտեղ երբ ինչպես բոլոր ամեն ոչ չէ այո թե եթե բայց կամ նաև էլ դեռ արդեն միայն շատ քիչ հետ համար մասին վրա տակ մեջ
+առաջ հետո միջև պես կա կան չկա եղել լինել պիտի պետք
+ich du er wir ihr mich dich ihn uns euch ihnen mir dir ihm mein meine dein deine sein seine unser unsere euer
+eure dies diese dieser dieses jener wer was wann wo warum wie dort hier alle alles jeder jede kein keine nicht
+nur auch noch schon sehr so dann wenn weil ob aber doch denn als wie bei nach vor aus über unter durch gegen ohne
+um bis seit zwischen hat haben hatte hatten wird werden wurde wurden kann können soll sollen muss müssen darf
+will wollen man sich ja nein
+""".split())
 
 
 @dataclass(frozen=True)
@@ -37,14 +66,29 @@ class EmergingTerm:
     baseline_count: int
 
 
+def _terms(normalized: str) -> list[str]:
+    """The words of a normalised text without the masks and numbers; a word in echo brackets is kept as
+    "(((word)))", the coded form, so "(((they)))" can rise though "they" is a function word."""
+    words: list[str] = []
+    echoed = False
+    for w in _WORD.findall(normalized):
+        if w == _ECHO:
+            echoed = True
+            continue
+        if w not in _PLACEHOLDERS and not w.isdigit():
+            words.append(f"((({w})))" if echoed else w)
+        echoed = False
+    return words
+
+
 def term_counts(texts: Iterable[str], max_n: int = 2) -> Counter[str]:
     """How many texts hold each word 1..max_n-gram (once per text, so one post repeating a word does not make it
-    a trend, and the counts are posts); n-grams starting or ending with a stopword are skipped."""
+    a trend, and the counts are posts); n-grams starting or ending with a function word are skipped."""
     counts: Counter[str] = Counter()
     for text in texts:
-        words = [w for w in _WORD.findall(normalize_text(text)) if w not in _PLACEHOLDERS and not w.isdigit()]
+        words = _terms(normalize_text(text))
         grams = {" ".join(words[i:i + n]) for n in range(1, max_n + 1) for i in range(len(words) - n + 1)
-                 if words[i] not in STOPWORDS and words[i + n - 1] not in STOPWORDS}
+                 if words[i] not in FUNCTION_WORDS and words[i + n - 1] not in FUNCTION_WORDS}
         counts.update(grams)
     return counts
 

@@ -11,7 +11,14 @@ def test_term_counts_normalise_and_skip_stopwords_and_masks():
     assert counts["drones"] == 2 and counts["baku"] == 1  # posts holding it, not occurrences
     assert "the" not in counts and "of baku" not in counts
     assert not {"URL", "USER", "EMAIL", "ECHOBRACKETS", "drones URL", "URL USER"} & set(counts), counts
-    assert counts["they"] == 1  # the echoed word itself stays
+    assert counts["(((they)))"] == 1 and "they" not in counts  # the coded form stays, as a term of its own
+
+
+def test_function_words_of_every_covered_language_start_and_end_no_term():
+    counts = term_counts(["Why should they sell drones to Baku?", "Почему они продают дроны Баку?",
+                          "Warum verkaufen sie Drohnen an Baku?", "Ինչու են նրանք դրոններ վաճառում Բաքվին"])
+    assert not {"why", "should", "they", "почему", "они", "warum", "sie", "ինչու", "նրանք"} & set(counts), counts
+    assert {"drones", "дроны", "drohnen", "դրոններ", "sell drones", "продают дроны"} <= set(counts)
 
 
 def test_rising_term_ranks_first():
