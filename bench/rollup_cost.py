@@ -4,7 +4,7 @@
                                           [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 A recompute reads every post of the day. Before stale marks (migration 0014) every classify batch
-(VIGIL_CLASSIFY_BATCH_SIZE posts, 500 by default) paid it for each day it touched; now one recompute serves
+(VIGIL_CLASSIFY_BATCH_SIZE posts) paid it for each day it touched; now one recompute serves
 the batches that marked the day meanwhile (bench/pipeline_day.py measures the difference). Creates a scratch database, migrates it,
 COPYs `--posts` posts over `--days` days in 30 countries of uneven size with their classifications (the
 generator of bench/api_latency.py), then times recompute_rollups for one day of the largest, a middle and a
