@@ -1,7 +1,7 @@
-"""Benchmark: posts/s and peak RSS of Model.predict on 100,000 synthetic (or real) ~200-character posts, one core.
+"""Posts/s and peak RSS of Model.predict (or `vigil classify`'s loop) on 100,000 ~200-character posts, one core.
 
 Run: .venv/bin/python bench/classify_speed.py [--model DIR] [--posts N] [--corpus own|small|shared] [--data DIR]
-[--stages]
+[--stages] [--via-classify]
 """
 
 from __future__ import annotations
@@ -92,11 +92,36 @@ def shared_text_posts(n: int, data: str) -> tuple[list[str], list[str | None]]:
 CORPORA = {"own": own_text_posts, "small": small_vocabulary_posts}  # and "shared", which needs --data
 
 
+def via_classify(model, texts: list[str], langs: list[str | None]) -> tuple[float, int]:
+    """Seconds for classify_stream (what `vigil classify IN -o OUT` runs, less process start and model load) over
+    the posts as a JSONL file, and how many rows it wrote as antisemitic."""
+    import json
+    import tempfile
+
+    from classifiers.commands import classify_stream
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.jsonl"), os.path.join(tmp, "out.jsonl")
+        with open(src, "w", encoding="utf-8") as fh:
+            for n, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+                fh.write(json.dumps({"id": n, "text": text, "lang": lang}, ensure_ascii=False) + "\n")
+        start = time.perf_counter()
+        with open(src, "rb") as stream, open(dst, "w", encoding="utf-8") as out:
+            classify_stream(model, stream, out)
+        elapsed = time.perf_counter() - start
+        with open(dst, encoding="utf-8") as fh:
+            flagged = sum(json.loads(line)["antisemitic"] is True for line in fh)
+    return elapsed, flagged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model directory (default: packaged)")
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--stages", action="store_true", help="also time each stage alone on 20,000 posts")
+    parser.add_argument("--via-classify", action="store_true",
+                        help="time `vigil classify`'s own loop (classify_stream: JSONL in, JSON rows out, to a "
+                             "temporary file) on the posts written as JSONL, instead of Model.predict alone")
     parser.add_argument("--corpus", choices=[*sorted(CORPORA), "shared"], default="own",
                         help="own: sentences of the project's background corpus and seeds, with unseen handles "
                              "and tags (default); small: ~40 words per language, as measured before; shared: "
@@ -117,13 +142,18 @@ def main() -> None:
     else:
         texts, langs = CORPORA[args.corpus](args.posts)
         model.predict(texts[:1000], langs[:1000])  # warm-up
-    start = time.perf_counter()
-    preds = model.predict(texts, langs)
-    elapsed = time.perf_counter() - start
+    if args.via_classify:
+        elapsed, flagged_count = via_classify(model, texts, langs)
+        what = "vigil classify's loop (JSONL to JSONL)"
+    else:
+        start = time.perf_counter()
+        preds = model.predict(texts, langs)
+        elapsed = time.perf_counter() - start
+        flagged_count, what = sum(p.antisemitic for p in preds), "Model.predict"
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"model {model.version}, corpus {args.corpus}: {len(texts)} posts (mean {sum(map(len, texts)) / len(texts):.0f} chars) "
-          f"in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} posts/s on one core; "
-          f"flagged {sum(p.antisemitic for p in preds)}; peak RSS {peak_mb:.0f} MB")
+    print(f"model {model.version}, corpus {args.corpus}, {what}: {len(texts)} posts "
+          f"(mean {sum(map(len, texts)) / len(texts):.0f} chars) in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} "
+          f"posts/s on one core; flagged {flagged_count}; peak RSS {peak_mb:.0f} MB")
     if args.stages:
         from classifiers.normalize import normalize_batch
 
