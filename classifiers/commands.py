@@ -12,7 +12,10 @@ import typer
 
 app = typer.Typer(help="Train and run Vigil's antisemitism classifier.", no_args_is_help=True)
 
-CLASSIFY_BATCH = 2000
+# Rows per Model.predict call: its BATCH_SIZE (classifiers.model, not imported here: the CLI starts without sklearn).
+CLASSIFY_BATCH = 4096
+# One encoder for every output row (json.dumps with an option builds a new one per call).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @app.command()
@@ -123,13 +126,12 @@ def classify_stream(model, stream: IO, out: TextIO, batch_size: int = CLASSIFY_B
         preds = iter(model.predict([p["text"] for p in posts], [p.get("lang") for p in posts], taxonomy=taxonomy))
         for post, error in pending:
             if error is not None:
-                out.write(json.dumps(error, ensure_ascii=False) + "\n")
+                out.write(_encode(error) + "\n")
                 continue
             pred = next(preds)
-            out.write(json.dumps({"id": post.get("id"), "antisemitic": pred.antisemitic, "score": pred.score,
-                                  "category": pred.category, "triggers": pred.triggers,
-                                  "explanation": pred.explanation, "language_covered": pred.language_covered},
-                                 ensure_ascii=False) + "\n")
+            out.write(_encode({"id": post.get("id"), "antisemitic": pred.antisemitic, "score": pred.score,
+                               "category": pred.category, "triggers": pred.triggers,
+                               "explanation": pred.explanation, "language_covered": pred.language_covered}) + "\n")
         pending.clear()
 
     for _, post, error in read_posts(stream):
