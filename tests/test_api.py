@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import socket
 import time
 
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
@@ -236,8 +238,6 @@ def test_rate_limit_per_token(db_session, seeded, tmp_path):
 
 
 def test_rate_limit_on_redis_is_shared(db_session, seeded, tmp_path, redis_url):
-    import redis
-
     redis.Redis.from_url(redis_url).flushdb()
     one = make_client(db_session, data_dir=tmp_path, api_rate_limit_per_minute=2, rate_limit_redis_url=redis_url)
     two = make_client(db_session, data_dir=tmp_path, api_rate_limit_per_minute=2, rate_limit_redis_url=redis_url)
@@ -282,9 +282,12 @@ def test_health_answers_without_a_token_and_names_what_is_down(pg_url, tmp_path,
         app = create_app(Settings(**{"database_url": pg_url, "data_dir": tmp_path, **settings}))
         return TestClient(app, raise_server_exceptions=False).get("/api/v1/health")
 
+    redis.Redis.from_url(redis_url).flushdb()
     up = health(broker_url=redis_url)
-    assert up.status_code == 200 and up.json() == {"status": "ok", "database": "ok", "broker": "ok"}
-    assert health().json() == {"status": "ok", "database": "ok", "broker": "in_process"}  # the embedded default
+    assert up.status_code == 200 and up.json() == {"status": "ok", "database": "ok", "broker": "ok", "queued": 0,
+                                                   "rollups_behind_s": 0.0}
+    assert health().json() == {"status": "ok", "database": "ok", "broker": "in_process", "queued": None,
+                               "rollups_behind_s": 0.0}  # the embedded default
     with socket.socket() as nobody, socket.socket() as silent:
         nobody.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         silent.bind(("127.0.0.1", 0))
@@ -297,3 +300,31 @@ def test_health_answers_without_a_token_and_names_what_is_down(pg_url, tmp_path,
         assert hung.json()["broker"] == "error" and time.monotonic() - started < 10
         down = health(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{refused}/none")
         assert down.status_code == 503 and down.json()["status"] == "down" and down.json()["database"] == "error"
+        assert down.json()["rollups_behind_s"] is None and away.json()["queued"] is None
+
+
+def test_health_counts_queued_tasks_and_the_age_of_the_oldest_lagging_rollup(pg_engine, pg_url, tmp_path, redis_url):
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from monitor.models import StaleDay
+    from workers.app import QUEUE
+
+    broker = redis.Redis.from_url(redis_url)
+    broker.flushdb()
+    broker.rpush(QUEUE, b"{}", b"{}", b"{}")  # three messages no worker has taken
+    marked = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    with Session(pg_engine) as session:  # committed: the API reads in a session of its own
+        session.add_all([StaleDay(country="QY", day=dt.date(2024, 3, 1), marked_at=marked),
+                         StaleDay(country="QY", day=dt.date(2024, 3, 2), marked_at=marked + dt.timedelta(minutes=9))])
+        session.commit()
+    try:
+        app = create_app(Settings(database_url=pg_url, data_dir=tmp_path, broker_url=redis_url))
+        body = TestClient(app).get("/api/v1/health").json()
+    finally:
+        broker.flushdb()
+        with Session(pg_engine) as session:
+            session.execute(delete(StaleDay).where(StaleDay.country == "QY"))
+            session.commit()
+    assert body["status"] == "ok" and body["queued"] == 3
+    assert 600 <= body["rollups_behind_s"] < 660  # the oldest mark, ten minutes ago

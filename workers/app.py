@@ -10,6 +10,9 @@ from monitor.config import Settings, get_settings
 from monitor.logs import configure_logging
 
 
+QUEUE = "vigil"  # every task's queue (the workers consume it with -Q vigil)
+
+
 def beat_schedule(settings: Settings) -> dict:
     """Beat only schedules; every task it sends is safe to run twice."""
     return {
@@ -40,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue="vigil",
+        task_default_queue=QUEUE,
         result_expires=3600,
         broker_connection_retry_on_startup=True,
         # A task that outlives the visibility timeout is redelivered; ours are idempotent, but keep

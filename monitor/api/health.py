@@ -1,14 +1,20 @@
-"""Health for load balancers, container checks and the on-call engineer: no token, no data, only states."""
+"""Health for load balancers, container checks and the on-call engineer: no token, no posts, only states and
+how far the workers are behind."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from kombu import Connection
+from kombu.exceptions import ChannelError
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import func, select
+
+from monitor.db import as_utc
+from monitor.models import StaleDay
 
 log = structlog.get_logger(__name__)
 
@@ -24,42 +30,63 @@ class Health(BaseModel):
     status: Literal["ok", "degraded", "down"]  # down: no database (503); degraded: the broker is away
     database: State
     broker: State  # in_process: the embedded default's in-memory broker, nothing to reach
+    # Tasks waiting in the workers' queue: a number that keeps growing means too few workers, or none.
+    # None when the broker is in process or away.
+    queued: int | None = None
+    # Seconds since the oldest country-day whose rollups still lag behind its classifications was marked (0: none
+    # lags); minutes here mean recomputes are not keeping up. None when the database is away.
+    rollups_behind_s: float | None = None
 
 
-def _database(request: Request) -> State:
-    """SELECT 1 in a session of its own, closed at once (not the request's `Db`, whose failure would be a 500)."""
+def _database(request: Request) -> tuple[State, float | None]:
+    """SELECT the oldest stale rollup mark in a session of its own, closed at once (not the request's `Db`, whose
+    failure would be a 500); the state and how far the rollups are behind."""
     try:
         with request.app.state.sessions() as session:
-            session.execute(text("SELECT 1"))
+            oldest = session.scalar(select(func.min(StaleDay.marked_at)))
     except Exception as exc:  # noqa: BLE001 - any failure is the answer, named in the log
         log.warning("health_database_error", error=type(exc).__name__)
-        return "error"
-    return "ok"
+        return "error", None
+    behind = 0.0 if oldest is None else (dt.datetime.now(dt.timezone.utc) - as_utc(oldest)).total_seconds()
+    return "ok", round(max(behind, 0.0), 1)  # the marks carry the marking worker's clock
 
 
-def _broker(request: Request) -> State:
+def _broker(request: Request) -> tuple[State, int | None]:
+    """The broker's state and the number of tasks waiting in the workers' queue."""
+    from workers.app import QUEUE
+
     settings = request.app.state.settings
     if settings.embedded:
-        return "in_process"
+        return "in_process", None
     # Timeouts on the connect and on every read, so a broker that accepts and never answers fails the check.
     options = {"socket_timeout": TIMEOUT_S, "socket_connect_timeout": TIMEOUT_S, "max_retries": 0}
     try:
         with Connection(settings.broker_url, connect_timeout=TIMEOUT_S, transport_options=options) as connection:
             connection.ensure_connection(max_retries=0, timeout=TIMEOUT_S)  # connects and, on Redis, pings
+            queued = _queued(connection.default_channel, QUEUE)
     except Exception as exc:  # noqa: BLE001
         log.warning("health_broker_error", error=type(exc).__name__)
-        return "error"
-    return "ok"
+        return "error", None
+    return "ok", queued
+
+
+def _queued(channel, queue: str) -> int:
+    """Messages waiting in `queue`; 0 for a queue no worker has declared yet (nothing was ever sent to it)."""
+    try:
+        return int(channel.queue_declare(queue=queue, passive=True).message_count)
+    except ChannelError:  # kombu's NOT_FOUND for an undeclared queue
+        return 0
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def health(request: Request, response: Response) -> Health:
-    """Whether the API reaches its database and the workers' broker. 200 when the database answers (the API
-    serves without the broker: only queued work waits), 503 when it does not."""
-    database, broker = _database(request), _broker(request)
+    """Whether the API reaches its database and the workers' broker, with the tasks queued for the workers and how
+    far the rollups are behind. 200 when the database answers (the API serves without the broker: only queued work
+    waits), 503 when it does not."""
+    (database, behind), (broker, queued) = _database(request), _broker(request)
     if database != "ok":
         response.status_code = 503
         status = "down"
     else:
         status = "ok" if broker != "error" else "degraded"
-    return Health(status=status, database=database, broker=broker)
+    return Health(status=status, database=database, broker=broker, queued=queued, rollups_behind_s=behind)
