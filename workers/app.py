@@ -9,7 +9,6 @@ from celery.signals import beat_init, celeryd_init
 from monitor.config import Settings, get_settings
 from monitor.logs import configure_logging
 
-
 QUEUE = "vigil"  # every task's queue (the workers consume it with -Q vigil)
 
 
