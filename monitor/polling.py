@@ -82,17 +82,12 @@ def poll_source(
             source.locator, seen, timeout_s=fetch.timeout_s, max_bytes=fetch.max_bytes
         )
     except Exception as exc:  # noqa: BLE001 - a connector's bug fails this poll like a fetch error, not the task
-        error = str(exc) if isinstance(exc, FetchError) else f"{source.kind} connector failed: {type(exc).__name__}"
-        source.consecutive_failures = (source.consecutive_failures or 0) + 1
-        source.last_error = error[:2000]
-        source.next_due_at = now + backoff(source.poll_interval_s, source.consecutive_failures)
-        record_errors(session, source.id, [RowError(location="fetch", error=error[:2000])], once=False)
-        if isinstance(exc, FetchError):
-            bound.warning("fetch_failed", error=error[:200], failures=source.consecutive_failures)
-        else:  # a traceback for the on-call engineer (plain: no local variables, see monitor/logs.py)
-            bound.exception("fetch_crashed", error=error, failures=source.consecutive_failures)
-        return PollResult(IngestResult(), seen)
-    stored = store_posts(session, source, [*result.posts, *result.errors], ingest, now)
+        return _failed(session, source, seen, exc, now, bound)
+    try:
+        with session.begin_nested():  # rows streamed from a file: a read failing part way keeps none of them
+            stored = store_posts(session, source, result.items(), ingest, now)
+    except FetchError as exc:
+        return _failed(session, source, seen, exc, now, bound)
     source.consecutive_failures = 0
     source.last_error = None
     source.last_success_at = now
@@ -101,6 +96,21 @@ def poll_source(
         return PollResult(stored, seen)
     state = FetchState(result.state.etag, result.state.last_modified, result.state.cursor or seen.cursor)
     return PollResult(stored, seen, None if state == seen else state)
+
+
+def _failed(session: Session, source: Source, seen: FetchState, exc: Exception, now: dt.datetime,
+            bound) -> PollResult:
+    """Record a failed fetch on the source, which backs off; the poll stores nothing and keeps its state."""
+    error = str(exc) if isinstance(exc, FetchError) else f"{source.kind} connector failed: {type(exc).__name__}"
+    source.consecutive_failures = (source.consecutive_failures or 0) + 1
+    source.last_error = error[:2000]
+    source.next_due_at = now + backoff(source.poll_interval_s, source.consecutive_failures)
+    record_errors(session, source.id, [RowError(location="fetch", error=error[:2000])], once=False)
+    if isinstance(exc, FetchError):
+        bound.warning("fetch_failed", error=error[:200], failures=source.consecutive_failures)
+    else:  # a traceback for the on-call engineer (plain: no local variables, see monitor/logs.py)
+        bound.exception("fetch_crashed", error=error, failures=source.consecutive_failures)
+    return PollResult(IngestResult(), seen)
 
 
 def remember_state(session: Session, source_id: int, poll: PollResult) -> bool:

@@ -118,3 +118,32 @@ def test_a_connector_bug_fails_the_poll_like_a_fetch_error(db_session, monkeypat
     assert source.next_due_at == NOW + dt.timedelta(seconds=1200)
     [error] = db_session.scalars(select(IngestError).where(IngestError.source_id == source.id)).all()
     assert error.location == "fetch" and error.error == "rss connector failed: TypeError"
+
+
+def test_a_file_source_that_fails_part_way_keeps_none_of_it_and_is_read_whole_again(db_session, tmp_path,
+                                                                                   monkeypatch):
+    import types
+
+    from monitor.sources import files
+
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(f'{{"id": "r{i}", "text": "Concert {i} in Gyumri"}}\n' for i in range(3)), encoding="utf-8")
+    source = add_source(db_session, name="drop", kind="file", locator=str(path), country="AM")
+    read = files.read_file
+
+    def disk_error_after_two(p):
+        for n, row in enumerate(read(p)):
+            if n == 2:
+                raise OSError(5, "Input/output error")
+            yield row
+
+    monkeypatch.setattr(files, "read_file", disk_error_after_two)
+    one_by_one = IngestOptions(author_key=KEY, batch_size=1)  # the first two are inserted before the failure
+    failed = poll_source(db_session, source.id, one_by_one, FETCH, now=NOW)
+    assert failed.ingest.stored == 0 and failed.state is None
+    assert db_session.scalars(select(Post).where(Post.source_id == source.id)).all() == []  # the first two too
+    assert source.consecutive_failures == 1 and "Input/output error" in source.last_error
+    monkeypatch.setattr(files, "read_file", read)
+    whole = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    assert whole.ingest.stored == 3 and source.consecutive_failures == 0
+    assert isinstance(files.fetch(str(path), FetchState()).rows, types.GeneratorType)  # read as stored

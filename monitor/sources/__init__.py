@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -40,12 +41,21 @@ class FetchState:
 
 @dataclass
 class FetchResult:
-    """The outcome of one fetch: posts, per-row errors and the state to remember for next time."""
+    """The outcome of one fetch: posts, per-row errors and the state to remember for next time.
+
+    A connector whose input may be large (a file) gives `rows` instead: posts and row errors read while they are
+    stored, so memory holds one ingest batch, not the whole input. Reading them may raise FetchError part way;
+    the poll then keeps none of them."""
 
     posts: list[RawPost] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     state: FetchState = field(default_factory=FetchState)
     not_modified: bool = False
+    rows: Iterable[RawPost | RowError] | None = None
+
+    def items(self) -> Iterable[RawPost | RowError]:
+        """Everything to store: the streamed rows, else the posts and the errors."""
+        return self.rows if self.rows is not None else [*self.posts, *self.errors]
 
 
 class FetchError(Exception):

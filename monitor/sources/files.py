@@ -73,14 +73,16 @@ def fetch(locator: str, state: FetchState, **_options: object) -> FetchResult:
         rows = read_file(path)
     except ValueError as exc:
         raise FetchError(str(exc)) from exc
-    result = FetchResult(state=FetchState(etag=signature))
+    return FetchResult(state=FetchState(etag=signature), rows=_streamed(rows, path))
+
+
+def _streamed(rows: Iterator[RawPost | RowError], path: Path) -> Iterator[RawPost | RowError]:
+    """The file's rows as they are read (a large file is never held whole); a read that fails part way raises
+    FetchError, so the poll keeps none of them and tries the whole file again."""
     try:
-        for row in rows:
-            (result.posts if isinstance(row, RawPost) else result.errors).append(row)
+        yield from rows
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    log.info("files.imported", file=path.name, posts=len(result.posts), errors=len(result.errors))
-    return result
 
 
 def _read_jsonl(path: Path) -> Iterator[RawPost | RowError]:
