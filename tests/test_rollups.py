@@ -176,3 +176,27 @@ def test_a_batch_marking_a_day_whose_mark_is_being_taken_waits_and_its_mark_stay
             batch.rollback()
             batch.execute(delete(StaleDay).where(StaleDay.country == country))
             batch.commit()
+
+
+def test_postgresql_counts_the_cells_as_count_cells_does(db_session):
+    """day_cells counts in SQL on PostgreSQL; the same rows counted by count_cells in Python must agree."""
+    import random
+
+    from monitor.rollups import day_cells
+
+    rng = random.Random(7)
+    am, de = make_source(db_session, country="AM"), make_source(db_session, country="DE")
+    rows = []
+    for n in range(300):
+        hostile = rng.random() < 0.3
+        triggers = rng.choice([[], ["gaza_war"], ["gaza_war", "gaza_war"], ["nagorno_karabakh", "gaza_war"], None])
+        classified = rng.random() < 0.9
+        values = {"antisemitic": hostile, "category": rng.choice(["conspiracy", "collective_blame"]) if hostile
+                  else rng.choice(["none", ""]), "triggers": triggers}
+        make_post(db_session, am, DAY, f"p{n}", hour=rng.randrange(24), classification=values if classified else None)
+        rows.append((hostile, values["category"], triggers) if classified else (None, None, None))
+    make_post(db_session, am, DAY + dt.timedelta(days=1), "next day", classification=HOSTILE)  # not this day
+    make_post(db_session, de, DAY, "another country", classification=HOSTILE)
+    assert db_session.get_bind().dialect.name == "postgresql"
+    assert day_cells(db_session, "AM", DAY) == count_cells(rows)
+    assert day_cells(db_session, "AM", DAY - dt.timedelta(days=1)) == {}
