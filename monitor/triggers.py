@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor.config import Settings, get_settings
+from monitor.db import as_utc
+from monitor.models import Classification, Post
 
 if TYPE_CHECKING:
     from classifiers.taxonomy import Taxonomy
@@ -33,3 +39,42 @@ def current_taxonomy(settings: Settings | None = None) -> Taxonomy:
     except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
         log.error("triggers_file_unusable", path=str(path), error=str(exc)[:300], using="packaged triggers.yaml")
         return load_taxonomy()
+
+
+@dataclass(frozen=True)
+class TriggerChange:
+    """How many of the sampled posts a trigger's terms tag now, and with an edited taxonomy."""
+
+    trigger: str
+    now: int
+    edited: int
+    gained: int  # tagged with the edit, not now
+    lost: int  # tagged now, not with the edit
+    now_antisemitic: int  # of `now`, the posts whose stored classification is antisemitic
+    edited_antisemitic: int
+
+
+def compare_taxonomies(session: Session, current: Taxonomy, edited: Taxonomy, *, since: dt.datetime,
+                       country: str | None = None, limit: int = 50_000) -> tuple[int, list[TriggerChange]]:
+    """Tag the stored posts published since `since` (the most recent `limit`, of `country` when given) with both
+    taxonomies' terms, each post on its date, and count per trigger; nothing is written. Returns (posts read,
+    changes), triggers in the edited taxonomy's order, then the ones it drops."""
+    from classifiers.normalize import normalize_batch
+    from classifiers.taxonomy import tag_batch
+
+    query = (select(Post.text, Post.published_at, Classification.antisemitic)
+             .outerjoin(Classification, Classification.post_id == Post.id).where(Post.published_at >= since))
+    if country:
+        query = query.where(Post.country == country)
+    rows = session.execute(query.order_by(Post.published_at.desc()).limit(limit)).all()
+    normalized = normalize_batch([r.text for r in rows])
+    dates = [as_utc(r.published_at).date() for r in rows]
+    before, after = tag_batch(normalized, current, dates), tag_batch(normalized, edited, dates)
+    hostile = {i for i, r in enumerate(rows) if r.antisemitic}
+    changes = []
+    for tid in dict.fromkeys([*edited.ids, *current.ids]):
+        was = {i for i, tags in enumerate(before) if tid in tags}
+        will = {i for i, tags in enumerate(after) if tid in tags}
+        changes.append(TriggerChange(tid, len(was), len(will), len(will - was), len(was - will),
+                                     len(was & hostile), len(will & hostile)))
+    return len(rows), changes

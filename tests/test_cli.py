@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -94,3 +95,30 @@ def test_a_repeated_import_sends_the_posts_an_earlier_one_left_unclassified(embe
         assert session.scalar(select(func.count()).select_from(Classification)) == 3
     third = runner.invoke(app, args)
     assert "sent to classification" not in third.output  # all classified now: nothing to send
+
+
+def test_triggers_check_shows_what_an_edit_would_tag_and_refuses_a_broken_file(embedded):
+    from classifiers.taxonomy import PACKAGED
+
+    data = embedded / "export.jsonl"
+    today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    texts = ["Jazz festival in Gyumri tonight", "The festival of lights in Yerevan", "Drones hit Stepanakert"]
+    data.write_text("\n".join(json.dumps({"id": f"t{i}", "text": t, "published_at": today, "lang": "en"})
+                              for i, t in enumerate(texts)) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(data), "--country", "AM", "--source", "s", "--no-classify"]).exit_code == 0
+    edited = embedded / "triggers.yaml"
+    edited.write_text(PACKAGED.read_text(encoding="utf-8") + "\n  - id: festivals\n    terms: {en: [festival*]}\n",
+                      encoding="utf-8")
+    shown = runner.invoke(app, ["triggers", "check", str(edited), "--days", "2"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:6]]
+            for line in shown.output.splitlines() if line.count("│") >= 6}
+    assert rows["festivals"] == ["0", "2", "+2", "-0"]  # new: two posts gained
+    assert rows["nagorno_karabakh"] == ["1", "1", "+0", "-0"]  # unchanged
+    assert "vigil reclassify" in shown.output
+
+    broken = embedded / "broken.yaml"
+    broken.write_text("triggers:\n  - id: Festivals\n    terms: [festival]\n", encoding="utf-8")
+    refused = runner.invoke(app, ["triggers", "check", str(broken)])
+    said = " ".join(refused.output.split())  # as the console wrapped it
+    assert refused.exit_code == 1 and "is refused: trigger id 'Festivals'" in said

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -49,3 +50,46 @@ def emerging(
     for t in terms:
         table.add_row(t["term"], f"{t['z']:.1f}", str(t["posts"]), str(t["baseline_posts"]))
     console.print(table)
+
+
+@app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="The edited triggers.yaml to check (before it replaces the one in use)."),
+    days: int = typer.Option(7, min=1, help="Tag the posts published in this many last days."),
+    country: str | None = typer.Option(None, help="Only this country's posts (ISO alpha-2)."),
+    limit: int = typer.Option(50_000, min=1, help="At most this many of the most recent posts."),
+) -> None:
+    """Check an edited trigger taxonomy: refuse it with the reason if it does not compile, else tag recent stored
+    posts with it and with the taxonomy in use, and show per trigger how many posts each tags. Writes nothing."""
+    import yaml
+
+    from classifiers.taxonomy import parse_taxonomy
+    from monitor.countries import validate_country
+    from monitor.triggers import compare_taxonomies, current_taxonomy
+
+    try:
+        edited = parse_taxonomy(yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
+        console.print(f"[red]{file} is refused:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    try:
+        cc = validate_country(country) if country else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    current = current_taxonomy()
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    with sessions()() as session:
+        read, changes = compare_taxonomies(session, current, edited, since=since, country=cc, limit=limit)
+    where = f" in {cc}" if cc else ""
+    table = Table("trigger", "posts now", "with the edit", "gained", "lost", "antisemitic now", "with the edit",
+                  title=f"{file.name}: {len(edited.triggers)} triggers; {read:,} posts{where} of the last {days} days")
+    for c in changes:
+        table.add_row(c.trigger, f"{c.now:,}", f"{c.edited:,}", f"+{c.gained:,}", f"-{c.lost:,}",
+                      f"{c.now_antisemitic:,}", f"{c.edited_antisemitic:,}")
+    console.print(table)
+    if edited.digest == current.digest:
+        console.print("Tags the same as the taxonomy in use (same digest): nothing to re-tag.")
+    else:
+        console.print(f"Digest {current.digest} -> {edited.digest}. Terms only, each post on its date; the learned "
+                      "part adds more to antisemitic posts. Once the file is in place, `vigil reclassify` re-tags "
+                      "the stored posts.")
