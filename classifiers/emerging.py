@@ -18,8 +18,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
-from classifiers.model import STOPWORDS
+from classifiers.model import base_language
 from classifiers.normalize import ECHO_TOKEN, EMAIL_TOKEN, URL_TOKEN, USER_TOKEN, normalize_text
 
 _WORD = re.compile(r"\w\w+")
@@ -30,31 +31,36 @@ _ECHO = ECHO_TOKEN.strip()
 
 # Function words (pronouns, articles, auxiliaries, prepositions, conjunctions, particles, question words) of the
 # covered languages, written for Vigil: a rise of "they" or "why" among antisemitic posts says nothing an analyst
-# can act on, so no term starts or ends with one. Content words stay, however common ("fire", "money").
-FUNCTION_WORDS = STOPWORDS | frozenset("""
-i me my mine we us our ours you your yours he him his she her hers it its they them their theirs this that these
-those who whom whose which what when where why how there here all any both each every some such no nor not only
-same than too very just also even still yet ever never again then once now so if because while until about
-above after before below between into through during over under up down out off against among around within
-without upon via do does did done doing have has had having am is are was were been being will would shall should
-can could may might must let get got gets one ones other others another more most less much many few lot lots
-like unlike as but yes ok okay oh really well
-я ты он она оно мы вы они меня тебя его её ее нас вас их мне тебе ему ей нам вам им мой моя моё мои твой твоя наш
-наша наши ваш ваша ваши свой своя свои этот эта это эти тот та те кто что какой какая какие который которая которые
-где когда почему зачем как так тоже также ещё еще уже вот вон там тут здесь все всё весь вся всех всем был была
-были было быть будет будут есть нет да если чтобы потому поэтому или либо ни даже только лишь очень бы ведь же ли
-до после перед между через под над без для при про об обо от около вокруг среди себя себе сам сама сами
-нашим нашего нашей наших нашу вашим вашего вашей ваших вашу своим своего своей своих свою этого этой этих этим
-этому того той тех тем теми которых которым котором которого которой кого чего кому чему ним ней них нём
-ես դու նա մենք դուք նրանք ինձ քեզ նրան մեզ ձեզ նրանց իմ քո նրա մեր ձեր այս այդ այն սա դա որը ով ինչ ինչու
-որտեղ երբ ինչպես բոլոր ամեն ոչ չէ այո թե եթե բայց կամ նաև էլ դեռ արդեն միայն շատ քիչ հետ համար մասին վրա տակ մեջ
-առաջ հետո միջև պես կա կան չկա եղել լինել պիտի պետք
-ich du er wir ihr mich dich ihn uns euch ihnen mir dir ihm mein meine dein deine sein seine unser unsere euer
-eure dies diese dieser dieses jener wer was wann wo warum wie dort hier alle alles jeder jede kein keine nicht
-nur auch noch schon sehr so dann wenn weil ob aber doch denn als wie bei nach vor aus über unter durch gegen ohne
-um bis seit zwischen hat haben hatte hatten wird werden wurde wurden kann können soll sollen muss müssen darf
-will wollen man sich ja nein
-""".split())
+# can act on, so no term starts or ends with one. Content words stay, however common ("fire", "money"). Each post
+# is read with its own language's list: German "die", "war", "man", "hat" are English words that matter.
+FUNCTION_WORDS_BY_LANGUAGE: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang, words in {
+    "en": """a an the and or nor but if so as of to in on at by for from with without into onto upon via about
+above after before below between through during over under up down out off against among around within i me my
+mine we us our ours you your yours he him his she her hers it its they them their theirs this that these those who
+whom whose which what when where why how there here all any both each every some such no not only same than too
+very just also even still yet ever never again then once now because while until do does did done doing have has
+had having am is are was were be been being will would shall should can could may might must let get got gets one
+ones other others another more most less much many few lot lots like unlike yes ok okay oh really well""",
+    "ru": """и в во не за на что это по с со а как к у о из же но ли то я ты он она оно мы вы они меня тебя его её
+ее нас вас их мне тебе ему ей нам вам им мой моя моё мои твой твоя наш наша наши ваш ваша ваши свой своя свои этот
+эта эти тот та те кто какой какая какие который которая которые где когда почему зачем так тоже также ещё еще
+уже вот вон там тут здесь все всё весь вся всех всем был была были было быть будет будут есть нет да если чтобы
+потому поэтому или либо ни даже только лишь очень бы ведь до после перед между через под над без для при про об
+обо от около вокруг среди себя себе сам сама сами нашим нашего нашей наших нашу вашим вашего вашей ваших вашу
+своим своего своей своих свою этого этой этих этим этому того той тех тем теми которых которым котором которого
+которой кого чего кому чему ним ней них нём никто ничто ничего никого никому нигде никогда""",
+    "hy": """և եւ է են էր որ ու մեր այդ այն իր ես դու նա մենք դուք նրանք ինձ քեզ նրան մեզ ձեզ նրանց իմ քո նրա ձեր
+այս սա դա որը ով ինչ ինչու որտեղ երբ ինչպես բոլոր ամեն ոչ չէ այո թե եթե բայց կամ նաև էլ դեռ արդեն միայն շատ քիչ
+հետ համար մասին վրա տակ մեջ առաջ հետո միջև պես կա կան չկա եղել լինել պիտի պետք""",
+    "de": """der die das den dem des ein eine einen einem einer und oder ist sind war waren im in am an auf zu mit
+von für es er sie wir ich du ihr mich dich ihn uns euch ihnen mir dir ihm mein meine dein deine sein seine unser
+unsere euer eure dies diese dieser dieses jener wer was wann wo warum wie dort hier alle alles jeder jede kein
+keine nicht nur auch noch schon sehr so dann wenn weil ob aber doch denn als bei nach vor aus über unter durch
+gegen ohne um bis seit zwischen hat haben hatte hatten wird werden wurde wurden kann können soll sollen muss
+müssen darf will wollen man sich ja nein""",
+}.items()}
+# For a post of another or no language: every list, but not the words that are content words in another language.
+FUNCTION_WORDS = frozenset().union(*FUNCTION_WORDS_BY_LANGUAGE.values()) - {"die", "war", "man", "hat"}
 
 
 @dataclass(frozen=True)
@@ -66,29 +72,35 @@ class EmergingTerm:
     baseline_count: int
 
 
+# Articles an echo may start with: "(((the media)))" echoes "media".
+_ARTICLES = frozenset("the a an der die das den dem des ein eine einen einem einer".split())
+
+
 def _terms(normalized: str) -> list[str]:
-    """The words of a normalised text without the masks and numbers; a word in echo brackets is kept as
-    "(((word)))", the coded form, so "(((they)))" can rise though "they" is a function word."""
+    """The words of a normalised text without the masks and numbers; the first word in echo brackets, past an
+    article, is kept as "(((word)))", the coded form: "(((they)))" (though "they" is a function word),
+    "(((the media)))" gives "the", "(((media)))". Normalisation keeps where an echo starts, not where it ends."""
     words: list[str] = []
     echoed = False
     for w in _WORD.findall(normalized):
         if w == _ECHO:
             echoed = True
-            continue
-        if w not in _PLACEHOLDERS and not w.isdigit():
-            words.append(f"((({w})))" if echoed else w)
-        echoed = False
+        elif w not in _PLACEHOLDERS and not w.isdigit():
+            words.append(f"((({w})))" if echoed and w not in _ARTICLES else w)
+            echoed = echoed and w in _ARTICLES
     return words
 
 
-def term_counts(texts: Iterable[str], max_n: int = 2) -> Counter[str]:
+def term_counts(texts: Iterable[str], max_n: int = 2, languages: Iterable[str | None] | None = None) -> Counter[str]:
     """How many texts hold each word 1..max_n-gram (once per text, so one post repeating a word does not make it
-    a trend, and the counts are posts); n-grams starting or ending with a function word are skipped."""
+    a trend, and the counts are posts); n-grams starting or ending with a function word of the text's language
+    (`languages`, aligned with `texts`; FUNCTION_WORDS when unknown) are skipped."""
     counts: Counter[str] = Counter()
-    for text in texts:
+    for text, lang in zip(texts, languages if languages is not None else repeat(None)):
+        skip = FUNCTION_WORDS_BY_LANGUAGE.get(base_language(lang), FUNCTION_WORDS)
         words = _terms(normalize_text(text))
         grams = {" ".join(words[i:i + n]) for n in range(1, max_n + 1) for i in range(len(words) - n + 1)
-                 if words[i] not in FUNCTION_WORDS and words[i + n - 1] not in FUNCTION_WORDS}
+                 if words[i] not in skip and words[i + n - 1] not in skip}
         counts.update(grams)
     return counts
 

@@ -69,8 +69,8 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor,
             "language_covered": bool(pred.language_covered),
             "classified_at": now,
         })
-    # executemany of one statement: compiled once per process and sent as multi-row VALUES ("insertmanyvalues");
-    # .values(values) would compile 500 rows of literals anew for every batch, which cost more than predicting.
+    # executemany of one statement, compiled once per process (psycopg pipelines the rows); .values(values) would
+    # compile every batch's rows of literals anew, which cost more than predicting them.
     stmt = insert_for(session, Classification.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["post_id"],

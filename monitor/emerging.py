@@ -5,10 +5,11 @@ in a window against the weeks before it (log-odds with an informative Dirichlet 
 from __future__ import annotations
 
 import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifiers.emerging import emerging_terms
+from classifiers.emerging import emerging_terms, term_counts
 from monitor.classification import filter_clauses
 from monitor.models import Classification, Post
 
@@ -16,10 +17,11 @@ MAX_POSTS = 5000  # the most recent antisemitic posts read per window; enough fo
 
 
 def _texts(session: Session, country: str, start: dt.datetime, end: dt.datetime,
-           category: str | None, trigger: str | None) -> list[str]:
-    # Filtered before the limit: the most recent MAX_POSTS posts *of this category or trigger*.
-    return list(session.scalars(
-        select(Post.text).join(Classification, Classification.post_id == Post.id)
+           category: str | None, trigger: str | None) -> list[tuple[str, str | None]]:
+    """(text, language) of the posts; filtered before the limit: the most recent MAX_POSTS posts *of this category
+    or trigger*."""
+    return list(session.execute(
+        select(Post.text, Post.language).join(Classification, Classification.post_id == Post.id)
         .where(Post.country == country, Classification.antisemitic.is_(True),
                Post.published_at >= start, Post.published_at < end,
                *filter_clauses(session, category=category, trigger=trigger))
@@ -44,6 +46,9 @@ def emerging_for_country(
     if len(target) < min_count:
         return []
     baseline = _texts(session, country, baseline_start, start, category, trigger)
-    terms = emerging_terms(target, baseline, min_count=min_count, top=top)
+    # Counted with each post's language, so each reads with its own function words.
+    counts = [term_counts([text for text, _ in posts], languages=[lang for _, lang in posts])
+              for posts in (target, baseline)]
+    terms = emerging_terms(*counts, min_count=min_count, top=top)
     return [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
             for t in terms]

@@ -133,7 +133,8 @@ def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -
 def mark_stale(session: Session, touched: dict[str, Iterable[dt.date]]) -> None:
     """Mark the rollups of these country-days stale, in the caller's transaction (call it last: the marks stay
     locked until it ends). A mark that exists already is updated, not skipped, so it is locked too: a recompute
-    taking it waits for this transaction and then reads the posts it classified. Marked in key order, as
+    taking it waits for this transaction and then reads the posts it classified; it keeps its first `marked_at`,
+    so the health check's rollups_behind_s counts from when the day first lagged. Marked in key order, as
     `recompute_stale` takes them, so the two wait for each other instead of deadlocking."""
     now = dt.datetime.now(dt.timezone.utc)
     values = [{"country": country, "day": day, "marked_at": now}
@@ -141,7 +142,7 @@ def mark_stale(session: Session, touched: dict[str, Iterable[dt.date]]) -> None:
     if values:
         stmt = insert_for(session, StaleDay.__table__)
         session.execute(stmt.on_conflict_do_update(index_elements=["country", "day"],
-                                                   set_={"marked_at": stmt.excluded.marked_at}), values)
+                                                   set_={"marked_at": StaleDay.marked_at}), values)
 
 
 def recompute_stale(session: Session, country: str, also: Iterable[dt.date] = ()) -> list[dt.date]:

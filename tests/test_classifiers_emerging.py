@@ -53,3 +53,16 @@ def test_prior_shrinks_rare_terms_and_min_count_filters():
 def test_empty_target_gives_nothing():
     assert emerging_terms([], ["some baseline text"]) == []
     assert emerging_terms(Counter({"x": 5}), Counter()) == []
+
+
+def test_each_post_reads_with_its_own_language_s_function_words():
+    counts = term_counts(["the gaza war started", "Die Juden sind am Krieg schuld", "jews must die"],
+                         languages=["en", "de-DE", None])
+    assert {"gaza war", "war started", "juden", "krieg", "die"} <= set(counts)  # English "war", "die" are words
+    assert not {"the", "die juden", "sind", "am", "must"} & set(counts), counts  # German "die" is an article
+
+
+def test_an_echo_is_the_coded_form_of_its_first_word_past_an_article():
+    counts = term_counts(["(((the media))) lies", "drones (((they))) own", "(((Soros)))"], languages=["en"] * 3)
+    assert {"(((media)))", "(((they)))", "(((soros)))"} <= set(counts)
+    assert not {"(((the)))", "(((own)))", "they"} & set(counts), counts

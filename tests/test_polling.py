@@ -147,3 +147,13 @@ def test_a_file_source_that_fails_part_way_keeps_none_of_it_and_is_read_whole_ag
     whole = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
     assert whole.ingest.stored == 3 and source.consecutive_failures == 0
     assert isinstance(files.fetch(str(path), FetchState()).rows, types.GeneratorType)  # read as stored
+
+
+def test_a_file_the_reader_chokes_on_fails_the_poll_and_backs_off(db_session, tmp_path):
+    path = tmp_path / "nested.jsonl"
+    path.write_text('{"id": "ok", "text": "fine"}\n' + "[" * 100_000 + "\n", encoding="utf-8")  # past recursion
+    source = add_source(db_session, name="deep", kind="file", locator=str(path), country="AM", poll_interval_s=600)
+    failed = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    assert failed.ingest.stored == 0 and failed.state is None
+    assert source.consecutive_failures == 1 and "file connector failed (RecursionError)" in source.last_error
+    assert source.next_due_at == NOW + dt.timedelta(seconds=1200)  # backs off

@@ -106,7 +106,11 @@ def test_a_day_marked_by_many_batches_is_recomputed_once(db_session):
     make_post(db_session, am, DAY + dt.timedelta(days=1), classification={})
     make_post(db_session, de, DAY, classification={})
     mark_stale(db_session, {"AM": {DAY}})  # one batch
+    first = db_session.scalar(select(StaleDay.marked_at).where(StaleDay.country == "AM"))
     mark_stale(db_session, {"AM": [DAY + dt.timedelta(days=1), DAY], "DE": {DAY}})  # the next: the same day again
+    db_session.expire_all()
+    again = db_session.scalar(select(StaleDay.marked_at).where(StaleDay.country == "AM", StaleDay.day == DAY))
+    assert again == first  # lagging since the first mark, not since the last batch
     now = dt.datetime.now(dt.timezone.utc)
     assert stale_countries(db_session, now + dt.timedelta(minutes=1)) == ["AM", "DE"]
     assert stale_countries(db_session, now - dt.timedelta(minutes=5)) == []  # none lost yet

@@ -9,7 +9,6 @@ from typing import Literal
 import structlog
 from fastapi import APIRouter, Request, Response
 from kombu import Connection
-from kombu.exceptions import ChannelError
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -63,18 +62,18 @@ def _broker(request: Request) -> tuple[State, int | None]:
     try:
         with Connection(settings.broker_url, connect_timeout=TIMEOUT_S, transport_options=options) as connection:
             connection.ensure_connection(max_retries=0, timeout=TIMEOUT_S)  # connects and, on Redis, pings
-            queued = _queued(connection.default_channel, QUEUE)
+            queued = _queued(connection, QUEUE)
     except Exception as exc:  # noqa: BLE001
         log.warning("health_broker_error", error=type(exc).__name__)
         return "error", None
     return "ok", queued
 
 
-def _queued(channel, queue: str) -> int:
+def _queued(connection: Connection, queue: str) -> int:
     """Messages waiting in `queue`; 0 for a queue no worker has declared yet (nothing was ever sent to it)."""
     try:
-        return int(channel.queue_declare(queue=queue, passive=True).message_count)
-    except ChannelError:  # kombu's NOT_FOUND for an undeclared queue
+        return int(connection.default_channel.queue_declare(queue=queue, passive=True).message_count)
+    except connection.channel_errors:  # the transport's NOT_FOUND for an undeclared queue
         return 0
 
 

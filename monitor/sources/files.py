@@ -83,6 +83,9 @@ def _streamed(rows: Iterator[RawPost | RowError], path: Path) -> Iterator[RawPos
         yield from rows
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a reader's failure (a header over the csv field limit, JSON nested
+        # past the recursion limit) fails this poll like a read error: recorded, the source backs off
+        raise FetchError(f"cannot read {path}: file connector failed ({type(exc).__name__})") from exc
 
 
 def _read_jsonl(path: Path) -> Iterator[RawPost | RowError]:
