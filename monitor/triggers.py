@@ -55,10 +55,11 @@ class TriggerChange:
 
 
 def compare_taxonomies(session: Session, current: Taxonomy, edited: Taxonomy, *, since: dt.datetime,
-                       country: str | None = None, limit: int = 50_000) -> tuple[int, list[TriggerChange]]:
-    """Tag the stored posts published since `since` (the most recent `limit`, of `country` when given) with both
-    taxonomies' terms, each post on its date, and count per trigger; nothing is written. Returns (posts read,
-    changes), triggers in the edited taxonomy's order, then the ones it drops."""
+                       country: str | None = None, limit: int = 50_000,
+                       chunk: int = 4096) -> tuple[int, list[TriggerChange]]:
+    """Tag the stored posts published since `since` (at most `limit`, the most recently stored, of `country` when
+    given) with both taxonomies' terms, each post on its date, `chunk` posts at a time; count per trigger; write
+    nothing. Returns (posts read, changes), triggers in the edited taxonomy's order, then the ones it drops."""
     from classifiers.normalize import normalize_batch
     from classifiers.taxonomy import tag_batch
 
@@ -66,15 +67,23 @@ def compare_taxonomies(session: Session, current: Taxonomy, edited: Taxonomy, *,
              .outerjoin(Classification, Classification.post_id == Post.id).where(Post.published_at >= since))
     if country:
         query = query.where(Post.country == country)
-    rows = session.execute(query.order_by(Post.published_at.desc()).limit(limit)).all()
-    normalized = normalize_batch([r.text for r in rows])
-    dates = [as_utc(r.published_at).date() for r in rows]
-    before, after = tag_batch(normalized, current, dates), tag_batch(normalized, edited, dates)
-    hostile = {i for i, r in enumerate(rows) if r.antisemitic}
-    changes = []
-    for tid in dict.fromkeys([*edited.ids, *current.ids]):
-        was = {i for i, tags in enumerate(before) if tid in tags}
-        will = {i for i, tags in enumerate(after) if tid in tags}
-        changes.append(TriggerChange(tid, len(was), len(will), len(will - was), len(was - will),
-                                     len(was & hostile), len(will & hostile)))
-    return len(rows), changes
+    # Newest stored first, by the primary key: no sort of every post published since `since`.
+    rows = session.execute(query.order_by(Post.id.desc()).limit(limit).execution_options(yield_per=chunk))
+    ids = list(dict.fromkeys([*edited.ids, *current.ids]))
+    counts = {tid: [0] * 6 for tid in ids}  # now, edited, gained, lost, now antisemitic, edited antisemitic
+    read = 0
+    for part in rows.partitions():
+        read += len(part)
+        normalized = normalize_batch([r.text for r in part])
+        dates = [as_utc(r.published_at).date() for r in part]
+        for before, after, row in zip(tag_batch(normalized, current, dates), tag_batch(normalized, edited, dates),
+                                      part, strict=True):
+            for tid in set(before) | set(after):
+                was, will, c = tid in before, tid in after, counts[tid]
+                c[0] += was
+                c[1] += will
+                c[2] += will and not was
+                c[3] += was and not will
+                c[4] += was and bool(row.antisemitic)
+                c[5] += will and bool(row.antisemitic)
+    return read, [TriggerChange(tid, *counts[tid]) for tid in ids]

@@ -81,8 +81,10 @@ def check(
     with sessions()() as session:
         read, changes = compare_taxonomies(session, current, edited, since=since, country=cc, limit=limit)
     where = f" in {cc}" if cc else ""
+    cut = f" (the newest {limit:,} only)" if read == limit else ""
     table = Table("trigger", "posts now", "with the edit", "gained", "lost", "antisemitic now", "with the edit",
-                  title=f"{file.name}: {len(edited.triggers)} triggers; {read:,} posts{where} of the last {days} days")
+                  title=f"{file.name}: {len(edited.triggers)} triggers; {read:,} posts{where} of the last {days} "
+                        f"days{cut}")
     for c in changes:
         table.add_row(c.trigger, f"{c.now:,}", f"{c.edited:,}", f"+{c.gained:,}", f"-{c.lost:,}",
                       f"{c.now_antisemitic:,}", f"{c.edited_antisemitic:,}")
