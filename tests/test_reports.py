@@ -279,6 +279,19 @@ def test_html_model_version_argument(db_session, world):
     assert "clf-9.9" in html and MODEL not in html
 
 
+def test_html_says_when_posts_were_tagged_with_an_earlier_trigger_list(db_session, world):
+    from monitor.triggers import current_taxonomy
+
+    report = build_weekly_report(db_session, WEEK)
+    classified = sum(report.taxonomy_digests.values())
+    assert classified > 0 and report.tagged_earlier == classified  # stored before any digest was recorded
+    html = render_html(report, charts=False)
+    assert f"{classified} of this week's {classified} classified posts were tagged with an earlier version" in html
+    db_session.execute(Classification.__table__.update().values(taxonomy_digest=current_taxonomy().digest))
+    again = render_html(build_weekly_report(db_session, WEEK), charts=False)
+    assert "earlier version" not in again and "was tagged with the trigger list in use" in again
+
+
 def test_write_report(db_session, world, tmp_path):
     path = write_report(db_session, WEEK, ["DE"], tmp_path)
     assert path == tmp_path / "vigil-weekly-2024-W07.html"

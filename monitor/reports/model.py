@@ -16,6 +16,7 @@ from monitor.reports.coverage import Coverage, build_coverage
 from monitor.reports.methodology import ModelCard
 from monitor.reports.stats import percent_change, points_change, wilson_interval
 from monitor.reports.weeks import iso_week_of, parse_iso_week, utc_bounds
+from monitor.triggers import current_taxonomy
 
 log = structlog.get_logger(__name__)
 
@@ -156,6 +157,15 @@ class WeeklyReport:
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     coverage: dict[str, Coverage] = field(default_factory=dict)  # country -> its sources and languages
     model_card: ModelCard | None = None  # the card of the model named in the methodology
+    # Classified posts of the week per trigger taxonomy digest, and the digest of the taxonomy in use: posts tagged
+    # by an earlier version keep its triggers until `vigil reclassify`
+    taxonomy_digests: dict[str | None, int] = field(default_factory=dict)
+    taxonomy_digest: str = ""
+
+    @property
+    def tagged_earlier(self) -> int:
+        """Classified posts of the week tagged with another version of the trigger taxonomy than the one in use."""
+        return sum(n for digest, n in self.taxonomy_digests.items() if digest != self.taxonomy_digest)
 
 
 def _week_totals(days: dict[dt.date, tuple[int, int]], monday: dt.date) -> WeekTotals | None:
@@ -324,6 +334,7 @@ def build_weekly_report(
         for country in chosen
     ]
     versions = queries.select_model_versions(session, start, end, chosen) if chosen else []
+    digests = queries.select_taxonomy_digests(session, start, end, chosen) if chosen else {}
 
     log.info("weekly_report.built", iso_week=iso_week, countries=len(reports), weeks_of_trend=weeks_of_trend)
     return WeeklyReport(
@@ -337,4 +348,6 @@ def build_weekly_report(
         model_versions=versions,
         coverage=build_coverage(session, start, end, chosen),
         model_card=model_card,
+        taxonomy_digests=digests,
+        taxonomy_digest=current_taxonomy().digest,
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitor.models import Alert, Classification, Post, Rollup, Source
 from monitor.rollups import ALL
+
 FETCHED_TEXT_CHARS = 1000  # enough for a 200-character excerpt after whitespace is collapsed
 
 
@@ -153,6 +154,20 @@ def select_model_versions(
         .order_by(Classification.model_version)
     )
     return list(session.scalars(stmt))
+
+
+def select_taxonomy_digests(
+    session: Session, start: dt.datetime, end: dt.datetime, countries: Sequence[str]
+) -> dict[str | None, int]:
+    """How many classified posts of the countries published in [start, end) each trigger taxonomy tagged (by its
+    digest; None: classified before migration 0013 recorded it)."""
+    stmt = (
+        select(Classification.taxonomy_digest, func.count())
+        .join(Post, Post.id == Classification.post_id)
+        .where(Post.published_at >= start, Post.published_at < end, Post.country.in_(countries))
+        .group_by(Classification.taxonomy_digest)
+    )
+    return {digest: int(n) for digest, n in session.execute(stmt)}
 
 
 def select_source_activity(
