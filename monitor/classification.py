@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
-from sqlalchemy import String, cast, exists, select, type_coerce
+from sqlalchemy import String, cast, exists, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -96,6 +96,18 @@ def posts_needing_classification(session: Session, model_version: str, taxonomy_
         .order_by(Post.id)
         .limit(limit)
     ))
+
+
+def reclassification_backlog(session: Session, model_version: str, taxonomy_digest: str) -> dict[str, int]:
+    """How many stored posts `vigil reclassify` would send, by reason: never classified, classified by another
+    model, or by this model but tagged with another version of the trigger taxonomy."""
+    unclassified, other_model, other_taxonomy = session.execute(select(
+        func.count().filter(Classification.id.is_(None)),
+        func.count().filter(Classification.model_version != model_version),
+        func.count().filter(Classification.model_version == model_version,
+                            Classification.taxonomy_digest.is_distinct_from(taxonomy_digest)),
+    ).select_from(Post).outerjoin(Classification, Classification.post_id == Post.id)).one()
+    return {"unclassified": unclassified, "other model": other_model, "other trigger taxonomy": other_taxonomy}
 
 
 def stranded_post_ids(session: Session, *, collected_after: dt.datetime, collected_before: dt.datetime,

@@ -8,7 +8,12 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
-from monitor.classification import classify_posts, posts_needing_classification, stranded_post_ids
+from monitor.classification import (
+    classify_posts,
+    posts_needing_classification,
+    reclassification_backlog,
+    stranded_post_ids,
+)
 from monitor.models import Classification
 from tests.factories import make_post, make_source
 
@@ -70,6 +75,11 @@ def test_an_edited_taxonomy_has_stored_posts_tagged_again_once(db_session):
     assert posts_needing_classification(db_session, "v1", "t2") == ids[2:]
     digests = dict(db_session.execute(select(Classification.post_id, Classification.taxonomy_digest)).all())
     assert digests == {ids[0]: "t2", ids[1]: "t2", ids[2]: "t1"}
+    make_post(db_session, source, DAY, "not classified yet")
+    assert reclassification_backlog(db_session, "v1", "t2") == {
+        "unclassified": 1, "other model": 0, "other trigger taxonomy": 1}
+    assert reclassification_backlog(db_session, "v2", "t2") == {
+        "unclassified": 1, "other model": 3, "other trigger taxonomy": 0}
 
 
 def test_a_term_added_to_the_yaml_reaches_stored_posts_when_they_are_classified_again(db_session, tmp_path):

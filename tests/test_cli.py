@@ -68,7 +68,7 @@ def test_reclassify_runs_the_model_over_stored_posts_once(embedded):
     version = load_model().version
     first = runner.invoke(app, ["reclassify", "--model-version", version])
     assert first.exit_code == 0, first.output
-    assert "now classified by" in first.output
+    assert "To classify: 4 unclassified." in first.output and "now classified by" in first.output
     with sessions()() as session:
         assert set(session.scalars(select(Classification.model_version))) == {version}
         assert session.scalar(select(func.sum(Rollup.posts)).where(Rollup.category == "*", Rollup.trigger == "*")) == 4

@@ -19,7 +19,7 @@ def reclassify(
     """Send every post not yet classified by the workers' model, or tagged by an earlier version of
     triggers.yaml, to classification, in batches."""
     from classifiers.artifacts import load_model
-    from monitor.classification import posts_needing_classification
+    from monitor.classification import posts_needing_classification, reclassification_backlog
     from monitor.triggers import current_taxonomy
 
     s = get_settings()
@@ -28,10 +28,11 @@ def reclassify(
         raise typer.BadParameter(f"the configured model is {version}, not {model_version}")
     current = f"model {version} and trigger taxonomy {digest}"
     with sessions()() as session:
-        pending = len(posts_needing_classification(session, version, digest, limit=1))
-    if not pending:
+        backlog = reclassification_backlog(session, version, digest)
+    if not sum(backlog.values()):
         console.print(f"Every stored post is already classified by {current}.")
         return
+    console.print("To classify: " + ", ".join(f"{n:,} {why}" for why, n in backlog.items() if n) + ".")
     from monitor.cli.ingest import run_on_workers
     from workers import tasks
 
