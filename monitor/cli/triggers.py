@@ -81,7 +81,7 @@ def check(
     with sessions()() as session:
         read, changes = compare_taxonomies(session, current, edited, since=since, country=cc, limit=limit)
     where = f" in {cc}" if cc else ""
-    cut = f" (the newest {limit:,} only)" if read == limit else ""
+    cut = f" (capped at --limit {limit:,}: older ones may be left out)" if read == limit else ""
     table = Table("trigger", "posts now", "with the edit", "gained", "lost", "antisemitic now", "with the edit",
                   title=f"{file.name}: {len(edited.triggers)} triggers; {read:,} posts{where} of the last {days} "
                         f"days{cut}")
