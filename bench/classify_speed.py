@@ -13,8 +13,6 @@ import random
 import resource
 import time
 
-import numpy as np
-
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
@@ -155,6 +153,8 @@ def main() -> None:
           f"(mean {sum(map(len, texts)) / len(texts):.0f} chars) in {elapsed:.1f} s = {len(texts) / elapsed:,.0f} "
           f"posts/s on one core; flagged {flagged_count}; peak RSS {peak_mb:.0f} MB")
     if args.stages:
+        import numpy as np
+
         from classifiers.normalize import normalize_batch
 
         sample = texts[: min(len(texts), 20_000)]
