@@ -156,6 +156,7 @@ def main() -> None:
         import numpy as np
 
         from classifiers.normalize import normalize_batch
+        from classifiers.taxonomy import tag_batch
 
         sample = texts[: min(len(texts), 20_000)]
         normalized = normalize_batch(sample)
@@ -163,12 +164,14 @@ def main() -> None:
         scores = model.detector.named_steps["clf"].predict_proba(features)[:, 1]  # as predict scores them
         flagged = np.flatnonzero(scores >= model.threshold).tolist()
         dates = [None] * len(sample)
+        taxonomy = model.taxonomy
+        tags = tag_batch(normalized, taxonomy)
         stages = {
             "normalise (as predict runs it)": lambda: normalize_batch(sample),
             "hostility score (incl. normalise)": lambda: model.scores(sample),
-            "category (all posts, as if flagged)": lambda: model._categories(normalized),
-            "triggers, terms + learned (flagged posts) as predict runs them (normalised, features given)":
-                lambda: model._triggers(model.taxonomy, normalized, features, dates, flagged),
+            "category (all posts, as if flagged; tags given)": lambda: model._categories(normalized, tags),
+            "triggers: terms for all, learned for flagged, as predict runs them (normalised, features given)":
+                lambda: model._triggers(taxonomy, tag_batch(normalized, taxonomy), features, dates, flagged),
         }
         for name, run in stages.items():
             start = time.perf_counter()

@@ -28,7 +28,7 @@ from classifiers.normalize import (
     ragged_rows,
     split_texts,
 )
-from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_batch
+from classifiers.taxonomy import load_taxonomy, tag_batch
 
 # Tokens of at least two word characters; a token never spans whitespace, so each word can be tokenised alone.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -381,7 +381,8 @@ class TriggerFlags(RawTextTransformer):
     event and denial around a remembrance day read differently from the same words without one.
 
     A trigger added to the YAML after fitting has no column; one removed reads as never named. Model.predict
-    passes the taxonomy it tags with, so an edit of the YAML reaches these columns as it reaches the triggers.
+    hands the union the tags it made with the taxonomy in use (SplitOnceUnion.transform's `tags`), so an edit of
+    the YAML reaches these columns as it reaches the triggers, and no text is tagged twice.
     """
 
     def __init__(self, weight: float = 0.3):
@@ -391,13 +392,13 @@ class TriggerFlags(RawTextTransformer):
         self.ids_ = load_taxonomy().ids
         return self
 
-    def transform(self, X, taxonomy: Taxonomy | None = None) -> sp.csr_matrix:  # noqa: N803
-        """The columns of normalised texts tagged by `taxonomy` (default: the packaged triggers.yaml), as at fit:
-        every trigger whatever its active dates."""
-        return self.flags(tag_batch(split_texts(X), taxonomy or load_taxonomy()))
+    def transform(self, X) -> sp.csr_matrix:  # noqa: N803
+        """The columns of normalised texts tagged by the packaged triggers.yaml, as at fit: every trigger whatever
+        its active dates."""
+        return self.flags(tag_batch(split_texts(X), load_taxonomy()))
 
     def flags(self, tagged: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        """The columns of texts with these trigger ids."""
+        """The columns of texts with these trigger ids (every trigger whatever its dates, as `transform`)."""
         column = {tid: i for i, tid in enumerate(self.ids_)}
         any_trigger = len(self.ids_)
         rows: list[int] = []
@@ -445,5 +446,14 @@ class SplitOnceUnion(FeatureUnion):
     def fit_transform(self, X, y=None, **params):  # noqa: N803
         return super().fit_transform(split_texts(X), y, **params)
 
-    def transform(self, X, **params):  # noqa: N803
-        return super().transform(split_texts(X), **params)
+    def transform(self, X, tags: Sequence[Sequence[str]] | None = None):  # noqa: N803
+        """The steps' columns side by side; with `tags` (each text's trigger ids, already tagged), the TriggerFlags
+        steps take them instead of tagging the texts again with the packaged taxonomy."""
+        X = split_texts(X)
+        if tags is None:
+            return super().transform(X)
+        blocks = []
+        for _, step, weight in self._iter():  # FeatureUnion's own: drop and passthrough resolved, with weights
+            block = step.flags(tags) if isinstance(step, TriggerFlags) else step.transform(X)
+            blocks.append(block if weight is None else block * weight)
+        return self._hstack(blocks)

@@ -27,8 +27,8 @@ from classifiers.features import (
     WordNgramHasher,
     hash_column,
 )
-from classifiers.normalize import TextNormalizer, normalize_batch, split_texts
-from classifiers.taxonomy import Taxonomy, load_taxonomy, tag_batch
+from classifiers.normalize import TextNormalizer, normalize_batch
+from classifiers.taxonomy import Taxonomy, load_taxonomy, only_active, tag_batch
 from classifiers.trigger_learner import TriggerLearner, merge
 
 BATCH_SIZE = 4096
@@ -226,9 +226,10 @@ class Model:
         scores = self.detector.named_steps["clf"].predict_proba(features)[:, 1]
         flagged = np.flatnonzero(scores >= self.threshold).tolist()
         flagged_texts = [normalized[i] for i in flagged]
-        categories = dict(zip(flagged, self._categories(flagged_texts, taxonomy), strict=True))
+        tags = tag_batch(normalized, taxonomy)  # every trigger whatever its dates: the categoriser reads them so
+        categories = dict(zip(flagged, self._categories(flagged_texts, [tags[i] for i in flagged]), strict=True))
         explanations = dict(zip(flagged, self._explain(flagged_texts, features[flagged]), strict=True))
-        triggers = self._triggers(taxonomy, normalized, features, dates, flagged)
+        triggers = self._triggers(taxonomy, tags, features, dates, flagged)
         return [Prediction(antisemitic=i in categories, score=round(score, 4), category=categories.get(i, NONE),
                            triggers=text_triggers, explanation=explanations.get(i, []), language_covered=covered)
                 for i, (score, text_triggers, covered) in enumerate(
@@ -249,14 +250,14 @@ class Model:
             out.append(covered)
         return out
 
-    def _triggers(self, taxonomy: Taxonomy, normalized, features, dates, flagged: list[int]) -> list[list[str]]:
-        """The taxonomy's term matches for every text; for the `flagged` (antisemitic) ones, plus the learned
-        part's ids that the taxonomy lists and has active.
+    def _triggers(self, taxonomy: Taxonomy, tags, features, dates, flagged: list[int]) -> list[list[str]]:
+        """The taxonomy's term matches for every text (`tags`, tag_batch's without dates) active on its date; for
+        the `flagged` (antisemitic) ones, plus the learned part's ids that the taxonomy lists and has active.
 
         The learned part is trained on labelled seed rows, nearly all antisemitic: on other posts it only
         guessed from a word ("drones" alone got israel_azerbaijan_ties), so neutral posts get the YAML's terms,
         which analysts can read and edit, and nothing else."""
-        matched = tag_batch(normalized, taxonomy, dates)
+        matched = only_active(taxonomy, tags, dates)
         learner = getattr(self, "trigger_learner", None)  # models saved before the learned part have none
         if learner is None or not learner.trigger_ids or not flagged:
             return matched
@@ -269,23 +270,17 @@ class Model:
             matched[row] = merge(active[on_date], matched[row], ids)
         return matched
 
-    def _categories(self, normalized: list[str], taxonomy: Taxonomy | None = None) -> list[str]:
-        """Categories of normalised texts; the categoriser's trigger columns (TriggerFlags) read `taxonomy`."""
+    def _categories(self, normalized: list[str], tags: list[list[str]] | None = None) -> list[str]:
+        """Categories of normalised texts; the categoriser's trigger columns read `tags` (each text's trigger ids,
+        as predict tagged them), else the packaged taxonomy's."""
         if not normalized:
             return []
         if self.categorizer is None:
             return ["classic_tropes"] * len(normalized)
         union = self.categorizer.named_steps["features"]
-        steps = [(name, step) for name, step in union.transformer_list if step != "drop"]
-        if taxonomy is None or any(isinstance(step, str) for _, step in steps):  # "passthrough": no text block
+        if tags is None or not isinstance(union, SplitOnceUnion):  # a categoriser pickled before it took tags
             return [str(c) for c in self.categorizer[1:].predict(normalized)]
-        split = split_texts(normalized)  # as SplitOnceUnion.transform does, block by block, with its weights
-        weights = union.transformer_weights or {}
-        blocks = []
-        for name, step in steps:
-            block = step.transform(split, taxonomy) if isinstance(step, TriggerFlags) else step.transform(split)
-            blocks.append(block * weights[name] if name in weights else block)
-        return [str(c) for c in self.categorizer.named_steps["clf"].predict(sp.hstack(blocks, format="csr"))]
+        return [str(c) for c in self.categorizer.named_steps["clf"].predict(union.transform(normalized, tags=tags))]
 
     def _explain(self, normalized: list[str], features, top: int = EXPLAIN_TOP) -> list[list[str]]:
         """For each text, the word 1-2-grams that most raised its score: weight in its `features` row (the word

@@ -346,6 +346,17 @@ def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts, dates: Sequence
     return found
 
 
+def only_active(taxonomy: Taxonomy, tagged: Sequence[Sequence[str]],
+                dates: Sequence[dt.date | None] | None) -> list[list[str]]:
+    """Each text's trigger ids without those inactive on its date: `tag_batch(texts, taxonomy)` filtered so equals
+    `tag_batch(texts, taxonomy, dates)`, so one tagging serves both the dated triggers and the undated uses."""
+    dated = {t.id: t for t in taxonomy.triggers if t.active_from or t.active_to}
+    if not dated or dates is None:
+        return [list(tags) for tags in tagged]
+    return [[tid for tid in tags if tid not in dated or dated[tid].is_active(on_date)]
+            for tags, on_date in zip(tagged, dates, strict=True)]
+
+
 def tag_triggers(text: str, taxonomy: Taxonomy | None = None, on_date: dt.date | None = None) -> list[str]:
     """Trigger ids matching a raw text, in taxonomy order; triggers outside their active dates are skipped."""
     return tag_normalized(normalize_text(text), taxonomy or load_taxonomy(), on_date)

@@ -136,7 +136,7 @@ def test_the_categoriser_built_block_by_block_keeps_the_union_s_weights(model):
     import copy
 
     from classifiers.normalize import normalize_batch
-    from classifiers.taxonomy import load_taxonomy
+    from classifiers.taxonomy import load_taxonomy, tag_batch
 
     texts = [r["text"] for r in seed_rows() if r["antisemitic"]][:300]
     weighted = copy.copy(model)
@@ -144,6 +144,7 @@ def test_the_categoriser_built_block_by_block_keeps_the_union_s_weights(model):
     union = weighted.categorizer.named_steps["features"]
     union.transformer_weights = {union.transformer_list[0][0]: 3.0, "triggers": 0.1}
     normalized = list(normalize_batch(texts))
+    tags = tag_batch(normalized, load_taxonomy())
     expected = [str(c) for c in weighted.categorizer.predict(texts)]  # the pipeline: the packaged YAML
-    assert weighted._categories(normalized, load_taxonomy()) == expected
-    assert expected != model._categories(normalized, load_taxonomy())  # the weights do change categories
+    assert weighted._categories(normalized, tags) == expected
+    assert expected != model._categories(normalized, tags)  # the weights do change categories

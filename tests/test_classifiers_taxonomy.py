@@ -269,3 +269,17 @@ def test_a_broken_edit_keeps_the_last_taxonomy_that_compiled(tmp_path):
     never_good.write_text("triggers: [x]\n", encoding="utf-8")
     with pytest.raises(ValueError):
         load_taxonomy(never_good)
+
+
+def test_tags_made_without_dates_then_kept_if_active_equal_tagging_with_dates():
+    import random
+
+    from classifiers.normalize import normalize_batch
+    from classifiers.taxonomy import only_active, tag_batch
+
+    rng = random.Random(3)
+    texts = normalize_batch([r["text"] for r in seed_rows()] + ["Gaza again", "ХАМАС и Газа", "covid lockdown"] * 5)
+    dates = [rng.choice([None, dt.date(2019, 6, 1), dt.date(2021, 5, 10), dt.date(2024, 1, 1)]) for _ in texts]
+    undated = tag_batch(texts, TAX)
+    assert only_active(TAX, undated, dates) == tag_batch(texts, TAX, dates)
+    assert only_active(TAX, undated, dates) != undated  # the dates did drop some triggers

@@ -89,11 +89,13 @@ def test_a_trained_model_adds_learned_triggers_only_while_the_yaml_lists_them(tm
     assert model.predict(["bread prices rose in yerevan"])[0].triggers == []
     # The learned part speaks for flagged posts only: the same words in a post not flagged get the YAML's tags.
     from classifiers.normalize import normalize_batch
+    from classifiers.taxonomy import tag_batch
 
     normalized = normalize_batch([post])
     features = model.detector.named_steps["features"].transform(normalized)
-    assert model._triggers(model.taxonomy, normalized, features, [None], flagged=[0]) == [["israel_azerbaijan_ties"]]
-    assert model._triggers(model.taxonomy, normalized, features, [None], flagged=[]) == [[]]  # not flagged: the YAML's terms only
+    tags = tag_batch(normalized, model.taxonomy)
+    assert model._triggers(model.taxonomy, tags, features, [None], flagged=[0]) == [["israel_azerbaijan_ties"]]
+    assert model._triggers(model.taxonomy, tags, features, [None], flagged=[]) == [[]]  # not flagged: the YAML's terms only
     scores = evaluate_triggers(model, rows)
     assert scores["yaml_terms"]["recall"] == 0.0  # no term of the YAML is in these oblique posts
     assert scores["yaml_and_learned"]["recall"] > 0.9 and scores["added_by_learned"] >= 11
