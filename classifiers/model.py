@@ -124,9 +124,8 @@ def guess_language(text: str) -> str | None:
     """The language of a post that arrives without one: Armenian and Cyrillic (ru / uk) by their letters; a
     Latin-script post holding English or German function words as that language, any other by detection
     (monitor.language: lingua, among the languages Vigil watches and their neighbours), since Polish, Spanish
-    or Azerbaijani share the alphabet; None when unsure. Detection is slow (`bench/classify_speed.py --corpus
-    shared`, whose posts carry no language, ran at 998 posts/s when every post went through it), so it runs only
-    for the posts the function words leave open."""
+    or Azerbaijani share the alphabet; None when unsure. Detection costs far more than the rest of predict, so it
+    runs only for the posts the function words leave open."""
     if _ARMENIAN.search(text):
         return "hy"
     if _CYRILLIC.search(text):

@@ -60,8 +60,8 @@ def lock_day(session: Session, country: str, day: dt.date) -> None:
     advisory_xact_lock(session, f"vigil.rollups.{country}", day.toordinal())
 
 
-# count_cells in SQL, for PostgreSQL: the day's rows are read once (the CTE is referenced four times, so it is
-# materialised) and counted there, instead of sent to Python with their JSON (bench/rollup_cost.py).
+# count_cells in SQL, for PostgreSQL: the day's rows are read once (the CTEs are referenced more than once, so
+# they are materialised) and counted there, instead of sent to Python with their JSON (bench/rollup_cost.py).
 _COUNT_CELLS_SQL = text("""
 WITH day AS (
     SELECT c.antisemitic, c.category,
@@ -85,12 +85,10 @@ SELECT coalesce(nullif(category, ''), 'none'), trigger, count(*), count(*) FROM 
 
 
 def day_cells(session: Session, country: str, day: dt.date) -> dict[tuple[str, str], list[int]]:
-    """count_cells of the country's posts published on `day` (UTC), counted by the database on PostgreSQL."""
+    """count_cells of the country's posts published on `day` (UTC), counted by the database on PostgreSQL (run it
+    with JIT off, as recompute_rollups does)."""
     start, end = _day_bounds(day)
     if session.get_bind().dialect.name == "postgresql":
-        # The planner guesses 100 triggers per post, prices the query high and compiles it with JIT, which cost
-        # more than the query itself (~300 ms of ~450 on a 46k-post day); off for the rest of this transaction.
-        session.execute(text("SET LOCAL jit = off"))
         rows = session.execute(_COUNT_CELLS_SQL, {"country": country, "start": start, "end": end})
         return {(category, trigger): [int(posts), int(hostile)] for category, trigger, posts, hostile in rows if posts}
     return count_cells(session.execute(
@@ -105,6 +103,10 @@ def recompute_rollups(session: Session, country: str, days: Iterable[dt.date]) -
     """Recompute the rollups of `country` for `days` from posts and classifications; return cells written."""
     written = 0
     now = dt.datetime.now(dt.timezone.utc)
+    if session.get_bind().dialect.name == "postgresql":
+        # day_cells' query: the planner guesses 100 triggers per post, prices it high and compiles it with JIT,
+        # which took longer than running it (EXPLAIN ANALYZE on a 46k-post day). Off until this transaction ends.
+        session.execute(text("SET LOCAL jit = off"))
     for day in sorted(set(days)):
         lock_day(session, country, day)
         cells = day_cells(session, country, day)
