@@ -205,11 +205,13 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         if not isinstance(entry, dict):
             raise ValueError(f"triggers[{n}] must be a mapping with an `id`, not {type(entry).__name__}")
         tid = entry.get("id")
-        if not tid or tid in seen:
-            raise ValueError(f"trigger id missing or repeated: {tid!r}")
-        if not isinstance(tid, str) or not ID_PATTERN.fullmatch(tid):
+        if not tid:
+            raise ValueError(f"triggers[{n}]: trigger id missing")
+        if not isinstance(tid, str) or not ID_PATTERN.fullmatch(tid):  # before `in seen`: a list id is unhashable
             raise ValueError(f"trigger id {str(tid)[:80]!r}: use 1-{MAX_ID_CHARS} lower-case letters, digits and _ "
                              "(ids are stored with every post and rollup)")
+        if tid in seen:
+            raise ValueError(f"trigger id repeated: {tid!r}")
         seen.add(tid)
         term_lists = []
         if entry.get("terms"):
@@ -242,6 +244,9 @@ def taxonomy_digest(tagging: list) -> str:
 
 
 PACKAGED = Path(__file__).parent / "triggers.yaml"
+# What reading a taxonomy file may raise: a file that cannot be read, YAML that does not parse, and
+# parse_taxonomy's ValueError naming the mistake.
+TAXONOMY_ERRORS = (OSError, ValueError, yaml.YAMLError)
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
@@ -264,7 +269,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         return known.taxonomy
     try:
         taxonomy = parse_taxonomy(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:  # TypeError: e.g. YAML's `on:` read as True
+    except TAXONOMY_ERRORS as exc:
         return _keep_known(key, known, version, exc)
     _read[key] = _Read(version, taxonomy)
     return taxonomy

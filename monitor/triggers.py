@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,14 +28,14 @@ def current_taxonomy(settings: Settings | None = None) -> Taxonomy:
     packaged taxonomy, logged as an error at each call: a typo must not stop classification, and posts tagged
     meanwhile carry the packaged taxonomy's digest, so `vigil reclassify` tags them again once the file is fixed.
     """
-    from classifiers.taxonomy import load_taxonomy
+    from classifiers.taxonomy import TAXONOMY_ERRORS, load_taxonomy
 
     path = (settings or get_settings()).triggers_file
     if path is None:
         return load_taxonomy()
     try:
         return load_taxonomy(path)
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
+    except TAXONOMY_ERRORS as exc:
         log.error("triggers_file_unusable", path=str(path), error=str(exc)[:300], using="packaged triggers.yaml")
         return load_taxonomy()
 

@@ -135,6 +135,7 @@ def test_a_yaml_key_read_as_a_boolean_keeps_the_last_taxonomy(tmp_path):
     {"triggers": [{"id": "Gaza War", "terms": ["a"]}]},
     {"triggers": [{"id": "x", "terms": {"en": 5}}]},  # not a list
     {"triggers": [{"id": "x", "terms": {"en": "drones"}}]},
+    {"triggers": [{"id": ["x"], "terms": ["a"]}]},  # an unhashable id
 ])
 def test_bad_taxonomy_is_refused(bad):
     with pytest.raises(ValueError):

@@ -61,15 +61,13 @@ def check(
 ) -> None:
     """Check an edited trigger taxonomy: refuse it with the reason if it does not compile, else tag recent stored
     posts with it and with the taxonomy in use, and show per trigger how many posts each tags. Writes nothing."""
-    import yaml
-
-    from classifiers.taxonomy import parse_taxonomy
+    from classifiers.taxonomy import TAXONOMY_ERRORS, load_taxonomy
     from monitor.countries import validate_country
     from monitor.triggers import compare_taxonomies, current_taxonomy
 
     try:
-        edited = parse_taxonomy(yaml.safe_load(file.read_text(encoding="utf-8")) or {})
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
+        edited = load_taxonomy(file)  # this process has read no earlier version of it: a broken file raises
+    except TAXONOMY_ERRORS as exc:
         console.print(f"[red]{file} is refused:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     try:
