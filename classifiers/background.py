@@ -51,10 +51,11 @@ def background_rows(counts: dict[str, int] | None = None, seed: int = 0, weight:
     ones (`counts` per language, at `weight`) and ordinary mentions of Jews, Jewish life and Israel
     (`mention_counts`, at `mention_weight`)."""
     rows = []
-    for templates, per_lang, w in ((TEMPLATES, DEFAULT_COUNTS if counts is None else counts, weight),
-                                   (MENTION_TEMPLATES, MENTION_COUNTS if mention_counts is None else mention_counts,
-                                    mention_weight)):
+    for kind, templates, per_lang, w in (
+            ("everyday", TEMPLATES, DEFAULT_COUNTS if counts is None else counts, weight),
+            ("mention", MENTION_TEMPLATES, MENTION_COUNTS if mention_counts is None else mention_counts, mention_weight)):
         for lang, n in per_lang.items():
             rows += [{"text": t, "antisemitic": False, "lang": lang, "category": "none", "split": "train",
-                      "source": SOURCE, "weight": w} for t in background_sentences(lang, n, seed, templates)]
+                      "source": SOURCE, "kind": kind, "weight": w}
+                     for t in background_sentences(lang, n, seed, templates)]
     return rows

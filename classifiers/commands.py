@@ -12,8 +12,6 @@ import typer
 
 app = typer.Typer(help="Train and run Vigil's antisemitism classifier.", no_args_is_help=True)
 
-# Rows per Model.predict call: its BATCH_SIZE (classifiers.model, not imported here: the CLI starts without sklearn).
-CLASSIFY_BATCH = 4096
 # One encoder for every output row (json.dumps with an option builds a new one per call).
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -114,10 +112,14 @@ def _post_error(row: dict) -> str | None:
     return None
 
 
-def classify_stream(model, stream: IO, out: TextIO, batch_size: int = CLASSIFY_BATCH,
+def classify_stream(model, stream: IO, out: TextIO, batch_size: int | None = None,
                     taxonomy=None) -> tuple[int, int]:
-    """Classify JSONL posts from `stream` into `out` in batches, keeping input order; return (classified, errors).
-    Triggers come from `taxonomy` (default: the model's, i.e. the packaged triggers.yaml)."""
+    """Classify JSONL posts from `stream` into `out` in batches (default: Model.predict's own, so each call is one
+    full batch), keeping input order; return (classified, errors). Triggers come from `taxonomy` (default: the
+    model's, i.e. the packaged triggers.yaml)."""
+    from classifiers.model import BATCH_SIZE
+
+    batch_size = batch_size or BATCH_SIZE
     done = errors = 0
     pending: list[tuple[dict | None, dict | None]] = []
 

@@ -291,11 +291,11 @@ def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
 
 
 def _background_note(rows: list[dict]) -> str:
-    """How many generated neutral sentences were fitted, at which weights."""
-    counts = Counter(float(r.get("weight", 1.0)) for r in rows)
-    return ("generated neutral sentences (ru/hy/en/de): " + ", ".join(f"{n} at weight {w:g}" for w, n in
-                                                                     sorted(counts.items()))
-            + f"; the ordinary mentions of Jews, Jewish life and Israel are weighted {MENTION_WEIGHT:g}")
+    """How many generated neutral sentences of each kind were fitted, at which weights (read from the rows)."""
+    names = {"everyday": "everyday", "mention": "ordinary mentions of Jews, Jewish life and Israel"}
+    counts = Counter((r.get("kind", "everyday"), float(r.get("weight", 1.0))) for r in rows)
+    return "generated neutral sentences (ru/hy/en/de): " + ", ".join(
+        f"{n} {names.get(kind, kind)} at weight {w:g}" for (kind, w), n in sorted(counts.items()))
 
 
 def _difference(after: float, before: float) -> float | None:

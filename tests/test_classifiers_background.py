@@ -64,3 +64,12 @@ def test_target_mention_flags_posts_naming_no_target():
              "Погода в Ереване", "Israeli drones", "Սևանում ձյուն է"]
     flags = TargetMention().transform([normalize_text(t) for t in texts]).toarray().ravel().tolist()
     assert flags == [0, 0, 0, 0, 1, 1, 0, 1]
+
+
+def test_the_card_note_reads_each_kind_and_weight_from_the_rows():
+    from classifiers.background import background_rows
+    from classifiers.training import _background_note
+
+    rows = background_rows(counts={"en": 10}, mention_counts={"de": 4}, mention_weight=3)
+    assert _background_note(rows) == ("generated neutral sentences (ru/hy/en/de): 10 everyday at weight 1, "
+                                      "4 ordinary mentions of Jews, Jewish life and Israel at weight 3")
