@@ -143,7 +143,7 @@ def _storable(value: object) -> str:
 
 def _fingerprint(row: dict) -> str:
     parts = (str(row["source_id"]), row["location"], row["error"], row["raw"] or "")
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()  # parts are _storable: no surrogates
 
 
 POST_COLUMNS = ("source_id", "external_id", "url", "title", "text", "language", "country",

@@ -154,14 +154,13 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[RawPost | RowError]
             continue
         if not fields:
             continue  # a blank line
-        raw = ",".join(fields)
         if not _is_utf8(fields):
             yield RowError(location, f"{location}: invalid UTF-8",
-                           raw.encode("utf-8", "replace").decode("utf-8")[:_RAW_CHARS])
+                           ",".join(fields).encode("utf-8", "replace").decode("utf-8")[:_RAW_CHARS])
             continue
         if len(fields) != len(header):
             yield RowError(location, f"{location}: {len(fields)} fields, the header has {len(header)}",
-                           raw[:_RAW_CHARS])
+                           ",".join(fields)[:_RAW_CHARS])
             continue
         yield _to_post({name: fields[i] for i, name in known}, location)
 
