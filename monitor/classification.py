@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
-from sqlalchemy import String, cast, exists, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -83,6 +92,16 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor,
     return touched
 
 
+def _outdated(model_version: str, taxonomy_digest: str) -> dict[str, ColumnElement[bool]]:
+    """Why a post (outer-joined to its classification) is due for classification, one disjoint clause per
+    reason: never classified, classified by another model, or by this one but tagged with another version of the
+    trigger taxonomy."""
+    return {"unclassified": Classification.id.is_(None),
+            "other model": Classification.model_version != model_version,
+            "other trigger taxonomy": (Classification.model_version == model_version)
+            & Classification.taxonomy_digest.is_distinct_from(taxonomy_digest)}
+
+
 def posts_needing_classification(session: Session, model_version: str, taxonomy_digest: str, after_id: int = 0,
                                  limit: int = 5000) -> list[int]:
     """Ids of posts with no classification by `model_version` tagged with the taxonomy `taxonomy_digest` names,
@@ -90,24 +109,18 @@ def posts_needing_classification(session: Session, model_version: str, taxonomy_
     return list(session.scalars(
         select(Post.id)
         .outerjoin(Classification, Classification.post_id == Post.id)
-        .where(Post.id > after_id)
-        .where(Classification.id.is_(None) | (Classification.model_version != model_version)
-               | Classification.taxonomy_digest.is_distinct_from(taxonomy_digest))
+        .where(Post.id > after_id, or_(*_outdated(model_version, taxonomy_digest).values()))
         .order_by(Post.id)
         .limit(limit)
     ))
 
 
 def reclassification_backlog(session: Session, model_version: str, taxonomy_digest: str) -> dict[str, int]:
-    """How many stored posts `vigil reclassify` would send, by reason: never classified, classified by another
-    model, or by this model but tagged with another version of the trigger taxonomy."""
-    unclassified, other_model, other_taxonomy = session.execute(select(
-        func.count().filter(Classification.id.is_(None)),
-        func.count().filter(Classification.model_version != model_version),
-        func.count().filter(Classification.model_version == model_version,
-                            Classification.taxonomy_digest.is_distinct_from(taxonomy_digest)),
-    ).select_from(Post).outerjoin(Classification, Classification.post_id == Post.id)).one()
-    return {"unclassified": unclassified, "other model": other_model, "other trigger taxonomy": other_taxonomy}
+    """How many stored posts `vigil reclassify` would send, by reason (see _outdated)."""
+    reasons = _outdated(model_version, taxonomy_digest)
+    counts = session.execute(select(*(func.count().filter(clause) for clause in reasons.values()))
+                             .select_from(Post).outerjoin(Classification, Classification.post_id == Post.id)).one()
+    return dict(zip(reasons, counts, strict=True))
 
 
 def stranded_post_ids(session: Session, *, collected_after: dt.datetime, collected_before: dt.datetime,
