@@ -5,11 +5,21 @@ from __future__ import annotations
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import beat_init, celeryd_init
+from kombu import Connection
 
 from monitor.config import Settings, get_settings
 from monitor.logs import configure_logging
 
 QUEUE = "vigil"  # every task's queue (the workers consume it with -Q vigil)
+
+
+def queue_length(connection: Connection, queue: str = QUEUE) -> int:
+    """Messages waiting in `queue` on the broker `connection` reaches; 0 for a queue no worker has declared yet
+    (nothing was ever sent to it)."""
+    try:
+        return int(connection.default_channel.queue_declare(queue=queue, passive=True).message_count)
+    except connection.channel_errors:  # the transport's NOT_FOUND for an undeclared queue
+        return 0
 
 
 def beat_schedule(settings: Settings) -> dict:

@@ -10,6 +10,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
 from monitor.config import Settings
+from workers.app import QUEUE, queue_length
 
 
 @contextmanager
@@ -23,13 +24,10 @@ def embedded_worker(app: Celery, settings: Settings) -> Iterator[None]:
         yield
 
 
-def queued_messages(app: Celery, queue: str = "vigil") -> int:
-    """Messages waiting in a queue (0 when it does not exist yet)."""
+def queued_messages(app: Celery, queue: str = QUEUE) -> int:
+    """Messages waiting in a queue of the app's broker (0 when it does not exist yet)."""
     with app.connection_for_write() as conn:
-        try:
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
-        except Exception:  # the queue is declared on first use
-            return 0
+        return queue_length(conn, queue)
 
 
 def wait_for(predicate, timeout_s: float, interval_s: float = 0.2) -> bool:

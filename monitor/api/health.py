@@ -52,7 +52,7 @@ def _database(request: Request) -> tuple[State, float | None]:
 
 def _broker(request: Request) -> tuple[State, int | None]:
     """The broker's state and the number of tasks waiting in the workers' queue."""
-    from workers.app import QUEUE
+    from workers.app import queue_length
 
     settings = request.app.state.settings
     if settings.embedded:
@@ -62,19 +62,11 @@ def _broker(request: Request) -> tuple[State, int | None]:
     try:
         with Connection(settings.broker_url, connect_timeout=TIMEOUT_S, transport_options=options) as connection:
             connection.ensure_connection(max_retries=0, timeout=TIMEOUT_S)  # connects and, on Redis, pings
-            queued = _queued(connection, QUEUE)
+            queued = queue_length(connection)
     except Exception as exc:  # noqa: BLE001
         log.warning("health_broker_error", error=type(exc).__name__)
         return "error", None
     return "ok", queued
-
-
-def _queued(connection: Connection, queue: str) -> int:
-    """Messages waiting in `queue`; 0 for a queue no worker has declared yet (nothing was ever sent to it)."""
-    try:
-        return int(connection.default_channel.queue_declare(queue=queue, passive=True).message_count)
-    except connection.channel_errors:  # the transport's NOT_FOUND for an undeclared queue
-        return 0
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
