@@ -144,9 +144,14 @@ def test_stranded_posts_are_the_unclassified_ones_collected_in_the_window(db_ses
     assert stranded_post_ids(db_session, **window, after_id=first[-1]) == [posts["stranded too"]]
 
 
-def test_comparing_taxonomies_on_postgresql_reads_in_chunks_with_a_server_side_cursor(db_session):
+def test_comparing_taxonomies_on_postgresql_reads_in_chunks_with_a_server_side_cursor(db_session, monkeypatch):
+    from classifiers import normalize
     from classifiers.taxonomy import load_taxonomy, parse_taxonomy
     from monitor.triggers import compare_taxonomies
+
+    chunks = []
+    normalize_batch = normalize.normalize_batch
+    monkeypatch.setattr(normalize, "normalize_batch", lambda texts: chunks.append(len(texts)) or normalize_batch(texts))
 
     source = make_source(db_session, country="AM")
     today = dt.datetime.now(dt.timezone.utc).date()
@@ -157,7 +162,7 @@ def test_comparing_taxonomies_on_postgresql_reads_in_chunks_with_a_server_side_c
     read, changes = compare_taxonomies(db_session, load_taxonomy(), edited, chunk=2,
                                        since=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
     by_id = {c.trigger: c for c in changes}
-    assert read == 5 and db_session.get_bind().dialect.name == "postgresql"
+    assert read == 5 and chunks == [2, 2, 1] and db_session.get_bind().dialect.name == "postgresql"
     assert (by_id["drones"].edited, by_id["drones"].gained, by_id["drones"].edited_antisemitic) == (5, 5, 2)
     assert (by_id["nagorno_karabakh"].now, by_id["nagorno_karabakh"].lost, by_id["nagorno_karabakh"].now_antisemitic) \
         == (5, 5, 2)  # in the list in use, gone from the edited one
