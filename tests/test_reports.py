@@ -292,6 +292,25 @@ def test_html_says_when_posts_were_tagged_with_an_earlier_trigger_list(db_sessio
     assert "earlier version" not in again and "was tagged with the trigger list in use" in again
 
 
+def test_trigger_labels_come_from_the_one_taxonomy_the_report_read(db_session, world, tmp_path):
+    from monitor.config import Settings, use_settings
+    from monitor.reports.formats import label
+
+    assert label("gaza_war", {"gaza_war": "War in Gaza"}) == "War in Gaza"
+    assert label("collective_blame", {}) == "Collective blame" and label("new_thing") == "New thing"
+    path = tmp_path / "triggers.yaml"
+    path.write_text("triggers:\n  - id: israel_azerbaijan_ties\n    label: Baku-Jerusalem axis\n"
+                    "    terms: {en: [drones]}\n", encoding="utf-8")
+    use_settings(Settings(data_dir=tmp_path, triggers_file=path))
+    try:
+        report = build_weekly_report(db_session, WEEK)
+    finally:
+        use_settings(None)
+    assert report.trigger_labels == {"israel_azerbaijan_ties": "Baku-Jerusalem axis"}
+    html = render_html(report, charts=False)
+    assert "Baku-Jerusalem axis" in html and "Israel–Azerbaijan ties" not in html
+
+
 def test_write_report(db_session, world, tmp_path):
     path = write_report(db_session, WEEK, ["DE"], tmp_path)
     assert path == tmp_path / "vigil-weekly-2024-W07.html"

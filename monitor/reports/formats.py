@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 DASH = "–"
@@ -20,14 +21,12 @@ CATEGORY_LABELS = {
 }
 
 
-def label(identifier: str) -> str:
-    """A readable name for a category or trigger id (trigger labels come from the taxonomy YAML)."""
+def label(identifier: str, triggers: Mapping[str, str] | None = None) -> str:
+    """A readable name for a category id, or a trigger id of `triggers` (id -> label, as the report read them from
+    the taxonomy); else the id made readable."""
     if identifier in CATEGORY_LABELS:
         return CATEGORY_LABELS[identifier]
-    from monitor.triggers import current_taxonomy
-
-    trigger = next((t for t in current_taxonomy().triggers if t.id == identifier), None)
-    return trigger.label if trigger else identifier.replace("_", " ").capitalize()
+    return (triggers or {}).get(identifier) or identifier.replace("_", " ").capitalize()
 
 
 def number(value: int | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import structlog
@@ -161,6 +161,7 @@ class WeeklyReport:
     # by an earlier version keep its triggers until `vigil reclassify`
     taxonomy_digests: dict[str | None, int] = field(default_factory=dict)
     taxonomy_digest: str = ""
+    trigger_labels: dict[str, str] = field(default_factory=dict)  # id -> label, from the same taxonomy
 
     @property
     def tagged_earlier(self) -> int:
@@ -333,8 +334,11 @@ def build_weekly_report(
                         emerging_for_country(session, country, start, end, start - EMERGING_BASELINE, top=EMERGING_TERMS))
         for country in chosen
     ]
-    versions = queries.select_model_versions(session, start, end, chosen) if chosen else []
-    digests = queries.select_taxonomy_digests(session, start, end, chosen) if chosen else {}
+    classified = queries.select_classifier_versions(session, start, end, chosen) if chosen else {}
+    digests: Counter[str | None] = Counter()
+    for (_, digest), n in classified.items():
+        digests[digest] += n
+    taxonomy = current_taxonomy()  # once per report: its digest and every trigger label
 
     log.info("weekly_report.built", iso_week=iso_week, countries=len(reports), weeks_of_trend=weeks_of_trend)
     return WeeklyReport(
@@ -345,9 +349,10 @@ def build_weekly_report(
         weeks_of_trend=weeks_of_trend,
         overview=_overview(reports),
         countries=reports,
-        model_versions=versions,
+        model_versions=sorted({version for version, _ in classified}),
         coverage=build_coverage(session, start, end, chosen),
         model_card=model_card,
-        taxonomy_digests=digests,
-        taxonomy_digest=current_taxonomy().digest,
+        taxonomy_digests=dict(digests),
+        taxonomy_digest=taxonomy.digest,
+        trigger_labels={t.id: t.label for t in taxonomy.triggers},
     )

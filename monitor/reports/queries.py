@@ -142,32 +142,18 @@ def select_example_posts(
     return list(session.execute(stmt))
 
 
-def select_model_versions(
+def select_classifier_versions(
     session: Session, start: dt.datetime, end: dt.datetime, countries: Sequence[str]
-) -> list[str]:
-    """The classifier versions behind the posts of the countries published in [start, end)."""
+) -> dict[tuple[str, str | None], int]:
+    """Classified posts of the countries published in [start, end), per (model version, trigger taxonomy digest;
+    None: classified before migration 0013 recorded it)."""
     stmt = (
-        select(Classification.model_version)
+        select(Classification.model_version, Classification.taxonomy_digest, func.count())
         .join(Post, Post.id == Classification.post_id)
         .where(Post.published_at >= start, Post.published_at < end, Post.country.in_(countries))
-        .distinct()
-        .order_by(Classification.model_version)
+        .group_by(Classification.model_version, Classification.taxonomy_digest)
     )
-    return list(session.scalars(stmt))
-
-
-def select_taxonomy_digests(
-    session: Session, start: dt.datetime, end: dt.datetime, countries: Sequence[str]
-) -> dict[str | None, int]:
-    """How many classified posts of the countries published in [start, end) each trigger taxonomy tagged (by its
-    digest; None: classified before migration 0013 recorded it)."""
-    stmt = (
-        select(Classification.taxonomy_digest, func.count())
-        .join(Post, Post.id == Classification.post_id)
-        .where(Post.published_at >= start, Post.published_at < end, Post.country.in_(countries))
-        .group_by(Classification.taxonomy_digest)
-    )
-    return {digest: int(n) for digest, n in session.execute(stmt)}
+    return {(version, digest): int(n) for version, digest, n in session.execute(stmt)}
 
 
 def select_source_activity(

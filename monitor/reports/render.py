@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from monitor.reports.charts import trend_alt_text, trend_png
-from monitor.reports.formats import FILTERS
+from monitor.reports.formats import FILTERS, label
 from monitor.reports.model import WeeklyReport
 
 TEMPLATE = "weekly.html.j2"
@@ -80,7 +80,9 @@ def render_html(
     versions = [model_version] if model_version else report.model_versions
     if charts is True:
         charts = render_charts(report)
-    return _environment().get_template(TEMPLATE).render(
+    env = _environment()
+    env.filters["label"] = partial(label, triggers=report.trigger_labels)  # the labels the report was built with
+    return env.get_template(TEMPLATE).render(
         report=report,
         charts=_images(charts or {}, embed),
         model_versions=versions,
