@@ -111,6 +111,19 @@ def _mhc_coverage(mhc: dict) -> str:
                else ""))
 
 
+def _peers_sentence(evaluation: dict) -> str:
+    """What the card says of the off-the-shelf peers (classifiers.peers), from the results' "peers" entry."""
+    status = evaluation["results"].get("peers")
+    if not status:
+        return ""
+    scored = [name for name, state in status.items() if state == "scored"]
+    missing = [f"{name} ({state})" for name, state in status.items() if state != "scored"]
+    return (" Off-the-shelf offensive-language classifiers, pre-trained and never trained here, keep their own "
+            "decision rules (hatesonar: its top class is hate_speech, score its hate_speech confidence): "
+            + (f"scored: {', '.join(scored)}" if scored else "none scored")
+            + (f"; left out: {'; '.join(missing)}" if missing else "") + ".")
+
+
 def _evaluation_lines(evaluation: dict) -> list[str]:
     from classifiers.evaluation import RECALL_AT_PRECISION, TARGET_PRECISION  # rendering only: workers need none
 
@@ -122,7 +135,7 @@ def _evaluation_lines(evaluation: dict) -> list[str]:
              "", "Precision, recall and F1 are at each model's own threshold: Vigil's is chosen on validation rows "
              "(ISCA's latest train-year slice, a seed slice and HateXplain's validation split), the reference keeps "
              f"0.5, so compare AUC and R@P{TARGET_PRECISION} (the best recall at precision >= {TARGET_PRECISION} "
-             "on the scored rows, a ranking measure like AUC) across models.", "",
+             "on the scored rows, a ranking measure like AUC) across models." + _peers_sentence(evaluation), "",
              f"| protocol | model | rows | positive | precision | recall | F1 | AUC | R@P{TARGET_PRECISION} |",
              "|---|---|---|---|---|---|---|---|---|"]
 
@@ -133,6 +146,8 @@ def _evaluation_lines(evaluation: dict) -> list[str]:
                              f"{m['recall']} | {m['f1']} | {m['auc']} | {m.get(RECALL_AT_PRECISION, '')} |")
 
     for protocol, result in evaluation["results"].items():
+        if protocol == "peers":
+            continue
         if protocol == "mhc-jewish":
             for lang, by_model in result.items():
                 if isinstance(by_model, dict):

@@ -11,7 +11,7 @@ the fit rows + the validation rows taken from training (HateXplain's are never f
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from classifiers.data import (
     text_group,
     toxigen_rows,
 )
+from classifiers.peers import Scorer, peer_scorers
 from classifiers.training import (
     isca_validation_slice,
     metrics,
@@ -46,7 +47,6 @@ MHC_LANGUAGES = {"german": "de", "polish": "pl", "spanish": "es", "portuguese": 
 CV_FOLDS = 5
 TARGET_PRECISION = 0.8
 RECALL_AT_PRECISION = f"recall_at_precision_{TARGET_PRECISION}"  # its key in the protocols' results
-Scorer = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]  # texts -> (scores, flagged)
 
 
 def train_vigil(isca_fit: list[dict], validation: list[dict], rows: list[dict]):
@@ -115,8 +115,9 @@ def mhc_jewish(folder: str | Path) -> dict[str, list[dict]]:
 
 
 def isca_cv(isca_path: str | Path, vigil_mix: list[dict], extra_validation: list[dict] = (),
-            folds: int = CV_FOLDS) -> dict:
-    """Grouped k-fold CV on all ISCA rows: out-of-fold scores pooled, each fold with its own threshold."""
+            folds: int = CV_FOLDS, peers: dict[str, Scorer] | None = None) -> dict:
+    """Grouped k-fold CV on all ISCA rows: out-of-fold scores pooled, each fold with its own threshold.
+    Pre-trained `peers` (classifiers.peers) score every row once: no fold trains them."""
     rows = list(isca_rows(isca_path))
     groups = [text_group(r["text"]) for r in rows]
     y = np.array([r["antisemitic"] for r in rows])
@@ -132,12 +133,16 @@ def isca_cv(isca_path: str | Path, vigil_mix: list[dict], extra_validation: list
             s, flagged = scorer(test_texts)
             out[name][0][test_idx], out[name][1][test_idx] = s, flagged
         log.info("isca_cv_fold", fold=k + 1, of=folds)
+    for name, scorer in (peers or {}).items():
+        out[name] = scorer([r["text"] for r in rows])
     return {name: protocol_metrics(y, s, f) for name, (s, f) in out.items()}
 
 
 def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dict:
-    """Run the chosen protocols over the shared data folder and return {protocol: {model: metrics}}."""
+    """Run the chosen protocols over the shared data folder and return {protocol: {model: metrics}}, plus "peers":
+    which off-the-shelf classifiers (classifiers.peers) were scored beside Vigil and the reference, or why not."""
     data = Path(data)
+    peers, peer_status = peer_scorers()
     isca_path = data / "isca_antisemitism_twitter"
     toxigen, hatexplain = data / "toxigen_annotated", data / "hatexplain_test_val"
     vigil_mix = recipe_rows(seed_rows("train"), toxigen=toxigen_rows(toxigen) if toxigen.exists() else [])
@@ -148,7 +153,7 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
         isca_train, isca_test = isca_temporal(isca_path)
         fit, validation = isca_validation_slice(isca_train)
         vigil = train_vigil(fit, validation + extra_validation, vigil_mix)
-        scorers = {"vigil": vigil_scorer(vigil), "reference_tfidf_lr": train_reference(isca_train)}
+        scorers = {"vigil": vigil_scorer(vigil), "reference_tfidf_lr": train_reference(isca_train), **peers}
         log.info("isca_temporal_models_trained")
         if "isca-temporal" in protocols:
             results["isca-temporal"] = {n: _score_rows(s, isca_test) for n, s in scorers.items()}
@@ -169,5 +174,6 @@ def run_protocols(data: str | Path, protocols: Sequence[str] = PROTOCOLS) -> dic
                                              "(marked_covered_share: the share of these cases, given without a "
                                              "language, that predict marks covered)")
     if "isca-cv" in protocols:
-        results["isca-cv"] = isca_cv(isca_path, vigil_mix, extra_validation)
+        results["isca-cv"] = isca_cv(isca_path, vigil_mix, extra_validation, peers=peers)
+    results["peers"] = peer_status
     return results

@@ -148,6 +148,17 @@ def test_recorded_evaluation_keeps_the_model_loadable(model_dir):
     assert "| isca-temporal | vigil | 2 | 1 |" in (model_dir / "MODEL_CARD.md").read_text()
 
 
+def test_the_card_lists_peer_rows_and_says_which_peers_were_left_out(model_dir):
+    row = {"rows": 4, "positive": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5, "auc": 0.53}
+    results = {"isca-temporal": {"vigil": {**row, "auc": 0.8}, "hatesonar": row},
+               "peers": {"hatesonar": "scored", "alt_profanity_check": "not installed (profanity_check)"}}
+    artifacts.record_evaluation(model_dir, results, "vigil evaluate -p isca-temporal")
+    card = (model_dir / "MODEL_CARD.md").read_text()
+    assert "| isca-temporal | hatesonar | 4 | 2 | 0.5 | 0.5 | 0.5 | 0.53 |" in card
+    assert "scored: hatesonar; left out: alt_profanity_check (not installed (profanity_check))." in card
+    assert "| peers |" not in card
+
+
 def test_threshold_split_chooses_the_threshold_on_real_rows_only():
     from classifiers.training import threshold_split
 
