@@ -70,10 +70,16 @@ def verify(secret: bytes, timestamp: str, body: bytes, signature: str, now: floa
     return hmac.compare_digest(sign(secret, ts, body), signature)
 
 
+def slack_escape(text: str) -> str:
+    """Text for Slack's mrkdwn with &, < and > escaped, as Slack asks: a post quoted in an alert can then never
+    mention a channel (`<!channel>`), a user or hide a link behind other words (`<https://...|Acknowledge>`)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webhook_body(text: AlertText, fmt: str = "json") -> bytes:
-    """The JSON body: Vigil's own fields, or Slack's `text` (plus the fields for other readers)."""
+    """The JSON body: Vigil's own fields, or Slack's `text` (escaped, plus bold subject)."""
     if fmt == "slack":
-        return json.dumps({"text": f"*{text.subject}*\n{text.body}"}).encode()
+        return json.dumps({"text": f"*{slack_escape(text.subject)}*\n{slack_escape(text.body)}"}).encode()
     return json.dumps({"subject": text.subject, "text": text.body, "alert": text.fields}).encode()
 
 

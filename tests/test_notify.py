@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from monitor.alerts import resolve
 from monitor.alerts.states import note_escalation, reopen
+from monitor.alerts.text import AlertText
 from monitor.config import Settings
 from monitor.models import Alert, Delivery, Subscriber
 from monitor.notify import (
@@ -30,6 +31,7 @@ from monitor.notify import (
     sign,
     undelivered_alerts,
     verify,
+    webhook_body,
 )
 from tests.mailserver import free_port
 
@@ -161,6 +163,16 @@ def test_slack_format(db_session, smtp, webhook):
     [(_, body)] = receiver.requests
     payload = json.loads(body)
     assert list(payload) == ["text"] and payload["text"].startswith("*[Vigil high] AM")
+
+
+def test_slack_text_escapes_what_a_quoted_post_could_use_to_ping_or_disguise_a_link():
+    post = 'Example: "<!channel> read <https://evil.example|Acknowledge alert> & more"'
+    text = AlertText("[Vigil high] AM <b>", f"Examples:\n{post}", {"examples": [post]})
+    payload = json.loads(webhook_body(text, "slack"))
+    assert payload["text"] == ("*[Vigil high] AM &lt;b&gt;*\nExamples:\nExample: \"&lt;!channel&gt; read "
+                               "&lt;https://evil.example|Acknowledge alert&gt; &amp; more\"")
+    assert "<" not in payload["text"] and ">" not in payload["text"]
+    assert json.loads(webhook_body(text))["text"] == text.body  # Vigil's own JSON keeps the text as it is
 
 
 def test_persistent_failure_is_recorded_and_admins_are_told(db_session, smtp):
