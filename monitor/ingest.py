@@ -31,6 +31,7 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    notices: int = 0  # recorded with the rejected rows, but no row was rejected (a file's unknown fields, ignored)
     new_post_ids: list[int] = field(default_factory=list)
     # New posts, and posts of this ingest stored before that still have no classification: a retried or
     # redelivered poll sends these again, since its first run may have stored them but never sent them on.
@@ -40,6 +41,7 @@ class IngestResult:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.notices += other.notices
         self.new_post_ids.extend(other.new_post_ids)
         self.unclassified_post_ids.extend(other.unclassified_post_ids)
 
@@ -215,7 +217,7 @@ def store_posts(
                 rows.append(normalise_post(item, source, opts, now))
             except Exception as exc:  # noqa: BLE001 - a bad row is recorded and the rest of the batch goes on
                 reason = str(exc) if isinstance(exc, ValueError) else f"unreadable post ({type(exc).__name__})"
-                errors.append(RowError(location=f"id {str(item.external_id)[:100]}", error=reason,
+                errors.append(RowError(location=item.location or f"id {str(item.external_id)[:100]}", error=reason,
                                        raw=item.text if isinstance(item.text, str) else None))
         new_ids = _insert_posts(session, rows) if rows else []
         # All new (a first import, a feed read past its cursor): nothing to look up. With duplicates (a re-import,
@@ -224,8 +226,10 @@ def store_posts(
         unclassified = (new_ids if len(new_ids) == len(rows)
                         else _unclassified(session, source.id, [r["external_id"] for r in rows]))
         record_errors(session, source.id, errors)
+        notices = sum(e.notice for e in errors)
         result.add(IngestResult(stored=len(new_ids), duplicates=len(rows) - len(new_ids),
-                                rejected=len(errors), new_post_ids=new_ids, unclassified_post_ids=unclassified))
+                                rejected=len(errors) - notices, notices=notices, new_post_ids=new_ids,
+                                unclassified_post_ids=unclassified))
     log.info("posts_stored", source_id=source.id, country=source.country, stored=result.stored,
-             duplicates=result.duplicates, rejected=result.rejected)
+             duplicates=result.duplicates, rejected=result.rejected, notices=result.notices)
     return result

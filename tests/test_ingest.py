@@ -82,6 +82,22 @@ def test_bad_rows_are_recorded_and_the_rest_is_stored(db_session):
     assert undated.published_at is not None  # falls back to the collection time
 
 
+def test_a_file_row_ingest_rejects_is_named_by_its_line_and_notices_reject_nothing(db_session, tmp_path):
+    from monitor.sources.files import read_file
+
+    path = tmp_path / "export.jsonl"
+    path.write_text('{"id": "a1", "text": "Council opens a library", "likes": 3}\n'
+                    + '{"id": "a2", "text": "' + "x" * 1500 + '"}\n'
+                    + '{"id": "a3", "text": "Bridge reopened"}\n', encoding="utf-8")
+    source = make_source(db_session, country="AM")
+    result = store_posts(db_session, source, read_file(path), OPTS)
+    assert (result.stored, result.rejected, result.notices) == (2, 1, 1)  # the unknown field rejected no row
+    errors = dict(db_session.execute(select(IngestError.location, IngestError.error)
+                                     .where(IngestError.source_id == source.id)).all())
+    assert errors["line 2"] == "post text is 1500 characters, over the 1000 limit"
+    assert errors["line 1"].startswith("line 1: unknown field(s) 'likes' ignored")
+
+
 def test_rejected_rows_are_recorded_once_when_the_batch_comes_again(db_session):
     source = make_source(db_session, country="AM")
     items = [_raw(1), _raw(2, text="   "), RowError(location="line 7", error="line 7: not JSON", raw="{oops"),

@@ -149,11 +149,36 @@ def test_a_file_source_that_fails_part_way_keeps_none_of_it_and_is_read_whole_ag
     assert isinstance(files.fetch(str(path), FetchState()).rows, types.GeneratorType)  # read as stored
 
 
-def test_a_file_the_reader_chokes_on_fails_the_poll_and_backs_off(db_session, tmp_path):
+def test_a_line_nested_past_the_recursion_limit_is_a_row_error_and_the_rest_is_stored(db_session, tmp_path):
     path = tmp_path / "nested.jsonl"
-    path.write_text('{"id": "ok", "text": "fine"}\n' + "[" * 100_000 + "\n", encoding="utf-8")  # past recursion
+    path.write_text('{"id": "ok", "text": "fine"}\n' + "[" * 100_000 + '\n{"id": "ok2", "text": "also fine"}\n',
+                    encoding="utf-8")
     source = add_source(db_session, name="deep", kind="file", locator=str(path), country="AM", poll_interval_s=600)
+    polled = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
+    assert polled.ingest.stored == 2 and polled.ingest.rejected == 1 and source.consecutive_failures == 0
+    [error] = db_session.scalars(select(IngestError).where(IngestError.source_id == source.id)).all()
+    assert (error.location, error.error) == ("line 2", "line 2: JSON nested too deeply to read")
+    assert len(error.raw) == 500
+
+
+def test_a_reader_that_fails_part_way_fails_the_poll_and_backs_off(db_session, tmp_path, monkeypatch):
+    from monitor.sources import files
+
+    path = tmp_path / "export.jsonl"
+    path.write_text('{"id": "ok", "text": "fine"}\n{"id": "ok2", "text": "fine too"}\n', encoding="utf-8")
+    source = add_source(db_session, name="choke", kind="file", locator=str(path), country="AM", poll_interval_s=600)
+    read = files.read_file
+
+    def choke_after_one(p):
+        for n, row in enumerate(read(p)):
+            if n == 1:
+                raise RuntimeError("reader bug")
+            yield row
+
+    monkeypatch.setattr(files, "read_file", choke_after_one)
     failed = poll_source(db_session, source.id, OPTS, FETCH, now=NOW)
     assert failed.ingest.stored == 0 and failed.state is None
-    assert source.consecutive_failures == 1 and "file connector failed (RecursionError)" in source.last_error
+    assert source.consecutive_failures == 1 and "file connector failed (RuntimeError)" in source.last_error
     assert source.next_due_at == NOW + dt.timedelta(seconds=1200)  # backs off
+
+

@@ -197,3 +197,23 @@ def test_100k_rows_stream_in_bounded_memory(tmp_path, suffix):
 
     assert count == 100_000
     assert peak < 5 * 1024 * 1024  # a ~6 MB file never sits in memory as Python objects
+
+
+def test_a_jsonl_line_nested_past_the_recursion_limit_is_an_error_for_that_line_only(tmp_path):
+    path = write(tmp_path / "x.jsonl", '{"id": "1", "text": "one"}\n' + "{\"a\": " * 50_000 + "\n"
+                 + '{"id": "3", "text": "three"}\n')
+
+    posts, errors = split(read_file(path))
+
+    assert [p.external_id for p in posts] == ["1", "3"] and [p.location for p in posts] == ["line 1", "line 3"]
+    assert [(e.location, e.error, len(e.raw)) for e in errors] == [
+        ("line 2", "line 2: JSON nested too deeply to read", 500)]
+
+
+def test_an_unreadable_csv_header_is_one_error(tmp_path):
+    path = write(tmp_path / "data.csv", "id,te\rxt\n1,Bridge opened\n")
+
+    rows = list(read_file(path))
+
+    assert len(rows) == 1 and rows[0].location == "line 1"
+    assert rows[0].error.startswith("line 1: unreadable CSV header (new-line character seen in unquoted field")

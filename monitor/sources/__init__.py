@@ -19,15 +19,23 @@ class RawPost:
     published_at: dt.datetime | None = None  # timezone-aware UTC when known
     language: str | None = None  # the platform's own language field, if any
     country: str | None = None  # per-row country (file imports); else the source's
+    # Where the connector read it ("line 12"), so that ingest names a rejected post by it; not part of the post.
+    location: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class RowError:
-    """A row or item a connector could not read; `location` is e.g. 'line 12' or an item id."""
+    """A row or item a connector could not read; `location` is e.g. 'line 12' or an item id.
+
+    A `notice` is recorded like an error but rejected no row (a file's unknown fields, ignored)."""
 
     location: str
     error: str
     raw: str | None = None
+    notice: bool = False
+
+
+RAW_ROW_CHARS = 500  # how much of a bad row an error keeps: enough to find it, not a whole post
 
 
 @dataclass

@@ -3,15 +3,16 @@
 Fields: `text` (required), `id` or `external_id`, `url`, `title`, `author`, `published_at` (ISO 8601;
 naive means UTC), `lang` or `language`, `country` (ISO 3166 alpha-2 or alpha-3).
 
-Unknown fields lose no post: the row is imported with its known fields, and one RowError names the
-unknown fields where they first appear: for CSV at `line 1` (the header), for JSONL at the first line
+Unknown fields lose no post: the row is imported with its known fields, and one RowError (a notice: recorded,
+but not counted as a rejected row) names the unknown fields where they first appear: for CSV at `line 1` (the header), for JSONL at the first line
 carrying each new unknown key. This flags a typo ("txt" for "text") or an export with extra columns
 once, clearly, instead of rejecting every row or repeating the same error 100,000 times. A CSV with no
 `text` column cannot yield any post, so it gives a single error at `line 1` and nothing else.
 
 Every other problem is an error for its row only, located as `line N` (for CSV, the line where the
-record starts; the header is line 1): invalid UTF-8, a line that is not a JSON object, empty text, an
-unparseable date, an unknown country, a CSV record with the wrong number of fields.
+record starts; the header is line 1): invalid UTF-8, a line that is not a JSON object (or is nested too deeply
+to read), empty text, an unparseable date, an unknown country, a CSV record with the wrong number of fields; a
+post that ingest rejects later (too long, say) is named by its line too (RawPost.location).
 A row without an id gets `sha256:` + the hash of its text, so re-importing a file is idempotent.
 """
 
@@ -32,6 +33,7 @@ import structlog
 
 from monitor.db import as_utc
 from monitor.language import normalise_code
+from monitor.sources import RAW_ROW_CHARS as _RAW_CHARS
 from monitor.sources import FetchError, FetchResult, FetchState, RawPost, RowError
 
 log = structlog.get_logger(__name__)
@@ -39,7 +41,6 @@ log = structlog.get_logger(__name__)
 FIELDS = frozenset({"id", "external_id", "text", "url", "title", "author", "published_at",
                     "lang", "language", "country"})
 SUFFIXES = (".jsonl", ".ndjson", ".csv")
-_RAW_CHARS = 500  # how much of a bad row an error keeps: enough to find it, not a whole post
 
 # Researchers' exports carry long texts; the csv module's default 128 KiB field cap is too low.
 csv.field_size_limit(16 * 1024 * 1024)
@@ -83,8 +84,8 @@ def _streamed(rows: Iterator[RawPost | RowError], path: Path) -> Iterator[RawPos
         yield from rows
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - a reader's failure (a header over the csv field limit, JSON nested
-        # past the recursion limit) fails this poll like a read error: recorded, the source backs off
+    except Exception as exc:  # noqa: BLE001 - a reader's failure the readers do not turn into a row error
+        # fails this poll like a read error: recorded, the source backs off
         raise FetchError(f"cannot read {path}: file connector failed ({type(exc).__name__})") from exc
 
 
@@ -105,6 +106,9 @@ def _read_jsonl(path: Path) -> Iterator[RawPost | RowError]:
             except ValueError as exc:
                 yield RowError(location, f"{location}: not JSON ({exc.msg})", line[:_RAW_CHARS])
                 continue
+            except RecursionError:  # arrays or objects nested past Python's recursion limit
+                yield RowError(location, f"{location}: JSON nested too deeply to read", line[:_RAW_CHARS])
+                continue
             if not isinstance(record, dict):
                 yield RowError(location, f"{location}: expected a JSON object, got {type(record).__name__}",
                                line[:_RAW_CHARS])
@@ -113,7 +117,7 @@ def _read_jsonl(path: Path) -> Iterator[RawPost | RowError]:
             if unknown:
                 reported.update(unknown)
                 yield RowError(location, f"{location}: unknown field(s) {_names(unknown)} ignored; "
-                                         f"accepted: {_names(sorted(FIELDS))}")
+                                         f"accepted: {_names(sorted(FIELDS))}", notice=True)
             yield _to_post(record, location)
 
 
@@ -127,6 +131,9 @@ def _read_csv(path: Path) -> Iterator[RawPost | RowError]:
             header = [name.strip() for name in next(reader)]
         except StopIteration:
             return
+        except csv.Error as exc:  # e.g. a header line with a NUL byte or past the field size limit
+            yield RowError("line 1", f"line 1: unreadable CSV header ({exc})")
+            return
         if not _is_utf8(header):
             yield RowError("line 1", "line 1: invalid UTF-8 in the header")
             return
@@ -136,7 +143,7 @@ def _read_csv(path: Path) -> Iterator[RawPost | RowError]:
         unknown = [name for name in header if name not in FIELDS]
         if unknown:
             yield RowError("line 1", f"line 1: unknown column(s) {_names(unknown)} ignored; "
-                                     f"accepted: {_names(sorted(FIELDS))}")
+                                     f"accepted: {_names(sorted(FIELDS))}", notice=True)
         yield from _csv_records(reader, header)
 
 
@@ -202,6 +209,7 @@ def _to_post(record: dict[str, Any], location: str) -> RawPost | RowError:
         published_at=published_at,
         language=normalise_code(values.get("lang") or values.get("language")),
         country=country,
+        location=location,
     )
 
 
