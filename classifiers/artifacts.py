@@ -245,6 +245,12 @@ def render_card(card: dict) -> str:
                   "training or in any choice (`classifiers/heldout/mentions.jsonl`), flagged / rows (highest score): "
                   + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})" for lang, v in mentions.items())
                   + "."]
+    negations = card["scores"].get("negations-heldout_false_positives")
+    if negations:
+        lines += ["", "Hand-written negated claims about Jews (\"Jews don't own the newspapers\"), none antisemitic, "
+                  "never used in training or in any choice (`classifiers/heldout/negations.jsonl`), flagged / rows "
+                  "(highest score): " + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})"
+                                                  for lang, v in negations.items()) + "."]
     if card.get("reviews"):
         lines += _reviews_lines(card["reviews"])
     if card.get("evaluation"):
@@ -254,7 +260,9 @@ def render_card(card: dict) -> str:
               "\"Jude\") most of all: with so few words the name itself carries the score. The held-out check of "
               "ordinary mentions above gives the measured rate.",
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
-              "it can flag counter-speech that quotes antisemitic claims. Scores are for triage by analysts, not "
+              "it can flag counter-speech that quotes antisemitic claims, and a claim that is only denied (\"Jews "
+              "don't control the media\") reads to it much like the claim: most such posts are flagged "
+              "(`classifiers/heldout/negations.jsonl` measures it). Scores are for triage by analysts, not "
               "for automated decisions about people.",
               "- Russian, Armenian and German rest on seed examples written by the project (a few hundred rows per "
               "language at most, antisemitic and not); treat scores in those languages as indicative. Posts in "

@@ -93,6 +93,12 @@ def mentions_heldout_rows() -> list[dict]:
     return read_jsonl(PACKAGE_DIR / "heldout" / "mentions.jsonl", source="mentions-heldout")
 
 
+def negations_heldout_rows() -> list[dict]:
+    """Hand-written negated claims about Jews ("Jews don't own the newspapers", ru/hy/en/de), none antisemitic,
+    kept out of all training and of every choice: a check that a denied claim is not taken for the claim."""
+    return read_jsonl(PACKAGE_DIR / "heldout" / "negations.jsonl", source="negations-heldout")
+
+
 def data_file(path: str | Path, name: str) -> Path:
     """`path` itself, or the file `name` inside it when `path` is a data set's folder."""
     path = Path(path)

@@ -28,6 +28,7 @@ from classifiers.data import (
     hatexplain_jewish,
     isca_temporal,
     mentions_heldout_rows,
+    negations_heldout_rows,
     neutral_heldout_rows,
     rows_by_split,
     seed_rows,
@@ -287,6 +288,7 @@ def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
         scores["heldout_triggers"] = evaluate_triggers(model, heldout)
     scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
     scores["mentions-heldout_false_positives"] = evaluate_false_positives(model, mentions_heldout_rows())
+    scores["negations-heldout_false_positives"] = evaluate_false_positives(model, negations_heldout_rows())
     return scores
 
 
@@ -354,7 +356,8 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
     review_train, review_heldout, review_card = [], None, None
     if reviews is not None:
         review_train, review_heldout, dropped = split_reviews(
-            reviews, evaluated=heldout + (isca_test or []) + neutral_heldout_rows() + mentions_heldout_rows(),
+            reviews, evaluated=heldout + (isca_test or []) + neutral_heldout_rows() + mentions_heldout_rows()
+            + negations_heldout_rows(),
             trained=train_rows + (validation or []))
         review_train = [{**r, "weight": review_weight} for r in review_train]
         review_card = {"train": len(review_train), "heldout": len(review_heldout), "dropped_overlap": dropped,

@@ -5,7 +5,7 @@ import collections
 import pytest
 
 from classifiers.background import background_rows, background_sentences
-from classifiers.data import mentions_heldout_rows, neutral_heldout_rows, seed_rows
+from classifiers.data import mentions_heldout_rows, negations_heldout_rows, neutral_heldout_rows, seed_rows
 from classifiers.features import TargetMention
 from classifiers.normalize import normalize_text
 from monitor.demo import texts as demo
@@ -38,7 +38,7 @@ def test_demo_sentences_are_not_training_or_check_text():
     assert not ours & _demo_sentences()
 
 
-@pytest.mark.parametrize("read", [neutral_heldout_rows, mentions_heldout_rows])
+@pytest.mark.parametrize("read", [neutral_heldout_rows, mentions_heldout_rows, negations_heldout_rows])
 def test_heldout_checks_are_never_trained_on(read):
     rows = read()
     assert {r["lang"] for r in rows} == {"ru", "hy", "en", "de"}
@@ -55,7 +55,8 @@ def test_the_mentions_validation_set_is_neither_trained_on_nor_a_heldout_text():
     rows = read_jsonl(Path(__file__).parents[1] / "bench" / "mentions_validation.jsonl")
     texts = {r["text"].casefold() for r in rows}
     assert len(texts) == len(rows) >= 30
-    others = background_rows() + seed_rows() + neutral_heldout_rows() + mentions_heldout_rows()
+    others = (background_rows() + seed_rows() + neutral_heldout_rows() + mentions_heldout_rows()
+              + negations_heldout_rows())
     assert not texts & {r["text"].casefold() for r in others}
 
 

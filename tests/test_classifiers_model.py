@@ -148,6 +148,21 @@ def test_recorded_evaluation_keeps_the_model_loadable(model_dir):
     assert "| isca-temporal | vigil | 2 | 1 |" in (model_dir / "MODEL_CARD.md").read_text()
 
 
+def test_the_card_reports_the_held_out_negations_check(tiny_model, tmp_path):
+    from classifiers.data import negations_heldout_rows
+    from classifiers.training import evaluate_false_positives
+
+    fps = evaluate_false_positives(tiny_model, negations_heldout_rows())
+    assert set(fps) == {"de", "en", "hy", "ru"} and sum(v["rows"] for v in fps.values()) == 24
+    save_model(tiny_model, tmp_path, training_data=[{"name": "fixture", "licence": "n/a", "credit": "tests",
+                                                     "used": "all"}],
+               scores={"negations-heldout_false_positives": fps}, protocol="none")
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    de = fps["de"]
+    assert (f"(`classifiers/heldout/negations.jsonl`), flagged / rows (highest score): de {de['flagged']}/5 "
+            f"({de['max_score']}), en ") in card
+
+
 def test_the_card_lists_peer_rows_and_says_which_peers_were_left_out(model_dir):
     row = {"rows": 4, "positive": 2, "precision": 0.5, "recall": 0.5, "f1": 0.5, "auc": 0.53}
     results = {"isca-temporal": {"vigil": {**row, "auc": 0.8}, "hatesonar": row},
