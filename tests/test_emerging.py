@@ -85,3 +85,19 @@ def test_a_trigger_filter_applies_before_the_post_limit(db_session, monkeypatch)
     assert not {"weather", "talk", "weather talk"} & set(by_term)  # and none of the posts of no trigger
     by_category = emerging_for_country(db_session, "AM", *window, category="dual_loyalty")
     assert by_category == []  # no post of that category
+
+
+def test_a_window_with_more_posts_than_the_limit_is_read_as_a_sample_over_all_of_it(db_session, monkeypatch):
+    """Not only its most recent posts: a busy four-week baseline would otherwise be its last few days."""
+    from monitor import emerging
+
+    monkeypatch.setattr(emerging, "MAX_POSTS", 10)
+    source = make_source(db_session, country="AM")
+    start = MONDAY - dt.timedelta(days=40)
+    for i in range(40):
+        make_post(db_session, source, start + dt.timedelta(days=i), f"day{i:02d} post", classification=HOSTILE)
+    read = emerging._texts(db_session, "AM", _utc(start), _utc(MONDAY), None, None)
+    days = sorted(int(text[3:5]) for text, _ in read)
+    assert len(days) == 10 and len(set(days)) == 10
+    assert days[0] < 30  # the 10 most recent would all be days 30-39
+    assert emerging._texts(db_session, "AM", _utc(start), _utc(MONDAY), None, None) == read  # the same sample
