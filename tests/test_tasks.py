@@ -138,6 +138,22 @@ def test_reclassify_sends_every_post_an_older_model_classified(db_session, tasks
     assert calls == [ids[:2], ids[2:]]
 
 
+def test_a_worker_with_another_model_leaves_a_versioned_reclassification_to_one_that_has_it(db_session, tasks,
+                                                                                            monkeypatch, tmp_path):
+    from classifiers.artifacts import load_model
+
+    _use(tmp_path, classify_batch_size=2)
+    source = make_source(db_session, country="AM")
+    ids = [make_post(db_session, source, dt.date(2024, 3, 1), f"post {n}", classification={"model_version": "older"}).id
+           for n in range(3)]
+    calls = _sends(monkeypatch, tasks.classify_posts)
+    with pytest.raises(tasks.ModelVersionMismatch, match="not 2099.01.01-newer"):
+        tasks.reclassify_outdated.apply(args=["2099.01.01-newer"]).get()  # retried, then given up, sending nothing
+    assert calls == []
+    assert tasks.reclassify_outdated.apply(args=[load_model().version]).get() == 3  # the loaded model's own version
+    assert calls == [ids[:2], ids[2:]]
+
+
 def test_classify_batches_mark_their_days_and_one_recompute_serves_them_all(db_session, tasks, monkeypatch):
     am, de = make_source(db_session, country="AM"), make_source(db_session, country="DE")
     day = dt.date(2024, 3, 1)

@@ -122,13 +122,25 @@ def classify_posts(self, post_ids: list[int]) -> int:
     return sum(len(d) for d in touched.values())
 
 
+class ModelVersionMismatch(RuntimeError):
+    """This worker's model is not the version a reclassification asked for."""
+
+
 @app.task(bind=True, **RETRY)
-def reclassify_outdated(self) -> int:
+def reclassify_outdated(self, model_version: str | None = None) -> int:
     """Send every post not yet classified by this worker's model, or tagged by another version of its trigger
-    taxonomy (an edited triggers.yaml), to classification, in batches; their rollups follow."""
-    _bind(self)
+    taxonomy (an edited triggers.yaml), to classification, in batches; their rollups follow.
+
+    With `model_version` (`vigil reclassify --model-version`), a worker whose model is another version sends
+    nothing and retries the task, backing off, so that a worker with that model takes it (a rolling deploy);
+    after RETRY's max_retries it fails with ModelVersionMismatch in the log."""
+    _bind(self, model_version=model_version)
     s = get_settings()
     version, digest = load_model(s.model_dir).version, current_taxonomy(s).digest
+    if model_version and model_version != version:
+        log.warning("reclassify_model_mismatch", loaded=version)
+        raise self.retry(exc=ModelVersionMismatch(f"this worker's model is {version}, not {model_version}"),
+                         countdown=min(600, 30 * 2 ** self.request.retries))
     return enqueue_pages(lambda session, after: classification.posts_needing_classification(
         session, version, digest, after_id=after))
 

@@ -14,7 +14,8 @@ app = typer.Typer()
 @app.command()
 def reclassify(
     model_version: str | None = typer.Option(
-        None, help="The version the workers' model must have (refuses to run if it differs)."),
+        None, help="The version the workers' model must have: refused here if the configured model differs, and a "
+        "worker with another model leaves the task to one that has it."),
 ) -> None:
     """Send every post not yet classified by the workers' model, or tagged by an earlier version of
     triggers.yaml, to classification, in batches."""
@@ -36,7 +37,7 @@ def reclassify(
     from monitor.cli.ingest import run_on_workers
     from workers import tasks
 
-    run_on_workers(s, tasks.reclassify_outdated.delay)
+    run_on_workers(s, lambda: tasks.reclassify_outdated.delay(model_version))  # workers check the version too
     if not s.embedded:
         console.print(f"Sent the posts not yet classified by {current} to the workers.")
         return
