@@ -154,10 +154,13 @@ def classify(
 ) -> None:
     """Classify posts; bad rows become {id?, line, error} rows and the rest go on. Triggers come from the file
     VIGIL_TRIGGERS_FILE names, else the packaged triggers.yaml."""
-    from classifiers.artifacts import load_model
+    from classifiers.artifacts import ModelLoadError, load_model
     from monitor.triggers import current_taxonomy
 
-    model = load_model(model_dir)
+    try:
+        model = load_model(model_dir)
+    except ModelLoadError as exc:  # a refused model is the operator's to fix: say why, without a traceback
+        raise typer.BadParameter(str(exc), param_hint="--model") from None
     taxonomy = current_taxonomy()
     src = sys.stdin.buffer if str(input) == "-" else input.open("rb")  # bytes: each line decoded on its own
     dst = sys.stdout if output is None else output.open("w", encoding="utf-8")

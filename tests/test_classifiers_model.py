@@ -120,6 +120,21 @@ def test_missing_card_is_refused(tmp_path):
         load_model(tmp_path)
 
 
+def test_vigil_classify_refuses_a_tampered_model_in_one_line(model_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from classifiers.commands import app
+
+    with (model_dir / "model.joblib").open("ab") as fh:
+        fh.write(b"\0")
+    posts = tmp_path / "in.jsonl"
+    posts.write_text('{"id": 1, "text": "hello"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["classify", str(posts), "--model", str(model_dir)])
+    assert result.exit_code == 2 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert "does not match the sha256 in its card" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
 def test_classify_writes_error_rows_and_goes_on(tiny_model):
     out = io.StringIO()
     with (FIXTURES / "posts.jsonl").open(encoding="utf-8") as src:
