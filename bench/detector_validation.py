@@ -8,7 +8,10 @@ fit rows of the shipped recipe's threshold split (seeds' train split, background
 but its latest 15%) and scored on the three validation sets that choose the threshold: ISCA's latest
 train-year slice, HateXplain's validation split and the seed validation slice; and on
 bench/mentions_validation.jsonl, ordinary mentions of Jews and Israel written for this study (all
-non-antisemitic, so it prints how many score 0.5 or more and the highest score). Test splits (ISCA 2022-23,
+non-antisemitic, so it prints how many score 0.5 or more and the highest score); and on
+bench/negations_validation.jsonl, claims about Jews that are denied (not antisemitic) and antisemitic posts that
+hold a negation themselves ("the Holocaust never happened"), written for this study: AUC, and how many of each
+score 0.5 or more. Test splits (ISCA 2022-23,
 HateXplain test, held-out seeds, classifiers/heldout/) are never read. Prints AUC and the best recall at
 precision >= 0.8 per set.
 """
@@ -40,6 +43,7 @@ def main() -> None:
     isca_fit, isca_val = isca_validation_slice(isca_train)
     hx_val = hatexplain_jewish(os.path.join(args.data, "hatexplain_test_val"), "val")
     mentions = read_jsonl(os.path.join(os.path.dirname(__file__), "mentions_validation.jsonl"))
+    negations = read_jsonl(os.path.join(os.path.dirname(__file__), "negations_validation.jsonl"))
     for setting in args.settings:
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(setting).items()}
         weight = {"mention_weight": params.pop("mention_weight")} if "mention_weight" in params else {}
@@ -57,6 +61,11 @@ def main() -> None:
         mention_scores = detector.predict_proba([r["text"] for r in mentions])[:, 1]
         out.append(f"mentions_val {int((mention_scores >= 0.5).sum())}/{len(mentions)} >= 0.5, "
                    f"max {mention_scores.max():.4f}")
+        y = [r["antisemitic"] for r in negations]
+        scores = detector.predict_proba([r["text"] for r in negations])[:, 1]
+        denied, hostile = scores[[not v for v in y]], scores[y]
+        out.append(f"negations_val AUC {roc_auc_score(y, scores):.4f}, denied {int((denied >= 0.5).sum())}/"
+                   f"{len(denied)} >= 0.5, antisemitic {int((hostile >= 0.5).sum())}/{len(hostile)} >= 0.5")
         print(f"{setting}: " + "; ".join(out) + f" (fit {time.perf_counter() - start:.0f} s)", flush=True)
 
 

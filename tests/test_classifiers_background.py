@@ -47,12 +47,13 @@ def test_heldout_checks_are_never_trained_on(read):
     assert not {r["text"].casefold() for r in rows} & trained
 
 
-def test_the_mentions_validation_set_is_neither_trained_on_nor_a_heldout_text():
+@pytest.mark.parametrize("name", ["mentions_validation.jsonl", "negations_validation.jsonl"])
+def test_the_validation_sets_are_neither_trained_on_nor_a_heldout_text(name):
     from pathlib import Path
 
     from classifiers.data import read_jsonl
 
-    rows = read_jsonl(Path(__file__).parents[1] / "bench" / "mentions_validation.jsonl")
+    rows = read_jsonl(Path(__file__).parents[1] / "bench" / name)
     texts = {r["text"].casefold() for r in rows}
     assert len(texts) == len(rows) >= 30
     others = (background_rows() + seed_rows() + neutral_heldout_rows() + mentions_heldout_rows()
