@@ -1,17 +1,18 @@
-"""No-data alerts: sources that stop succeeding are a gap, never a drop to zero."""
+"""No-data alerts: sources that stop succeeding, or a country whose sources answer but bring nothing for far longer
+than its usual volume allows, are a gap, never a drop to zero."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.params import GAP_METRIC, SYSTEM, AlertParams
+from monitor.alerts.params import GAP_METRIC, QUIET_METRIC, SYSTEM, AlertParams
 from monitor.alerts.states import lock_country, note_escalation, reopen, set_resolved
 from monitor.db import as_utc, insert_for
-from monitor.models import Alert, Rollup, Source, utcnow
+from monitor.models import Alert, Post, Rollup, Source, utcnow
 from monitor.rollups import ALL
 from monitor.spikes import worse
 
@@ -34,8 +35,12 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
 
     A source is stale when it has not succeeded for `gap_hours` and four poll intervals, whether
     its polls fail or stopped. All stale: the country has a data gap. Some stale: each of those has
-    one ("source:<id>"). Sources that succeed but bring no posts are quiet, not silent. A gap
-    resolves when a success follows it.
+    one ("source:<id>"). A gap resolves when a success follows it.
+
+    Sources that succeed but bring no posts are quiet, and quiet is normal for a small country. It is a
+    gap ("quiet") only when the silence has lasted at least `gap_hours` and, at the country's usual rate
+    (its posts of the `quiet_baseline_days` before the silence), should have brought `quiet_expected` posts
+    or more: a frozen feed, a changed hashtag, a blocked account. It resolves when a post comes.
     """
     lock_country(session, country)
     now = now or utcnow()
@@ -52,39 +57,70 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
         gaps[GAP_METRIC] = (max(ok for _, ok in stale), [s for s, _ in stale])
     else:
         gaps.update({f"source:{s.id}": (ok, [s]) for s, ok in stale})
+    last_post = _last_collected(session, country)
+    quiet = {}
+    if sources and GAP_METRIC not in gaps and last_post is not None:
+        expected = _expected_posts(session, country, last_post, now, params)
+        if now - last_post >= dt.timedelta(hours=params.gap_hours) and expected >= params.quiet_expected:
+            gaps[QUIET_METRIC] = (last_post, sources)
+            quiet = {"reason": "no_posts", "expected_posts": round(expected, 1)}
     notify: dict[int, None] = {}
     for alert in session.scalars(select(Alert).where(
             Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))):
-        if (ended := _gap_over(alert, sources)) is not None:
+        if (ended := _gap_over(alert, sources, last_post)) is not None:
             set_resolved(alert, SYSTEM)
             if ended != "recovered":
                 alert.details = {**(alert.details or {}), "ended": ended}
     for metric, (last_ok, srcs) in gaps.items():
-        _record_gap(session, country, metric, last_ok, srcs, now, notify, dry_run)
+        _record_gap(session, country, metric, last_ok, srcs, now, notify, dry_run,
+                    quiet if metric == QUIET_METRIC else None)
     return list(notify)
 
 
-def _gap_over(alert: Alert, sources: list[Source]) -> str | None:
+def _last_collected(session: Session, country: str) -> dt.datetime | None:
+    """When the country's newest stored post was collected (its highest id, found on the (country, id) index)."""
+    value = session.scalar(select(Post.collected_at).where(Post.country == country)
+                           .order_by(Post.id.desc()).limit(1))
+    return as_utc(value) if value is not None else None
+
+
+def _expected_posts(session: Session, country: str, last_post: dt.datetime, now: dt.datetime,
+                    params: AlertParams) -> float:
+    """Posts the country would have brought since `last_post` at its usual rate: its posts of the
+    `quiet_baseline_days` days before that day (the rollups' volume), per hour, times the hours since."""
+    end = last_post.date()
+    posts = session.scalar(select(func.coalesce(func.sum(Rollup.posts), 0)).where(
+        Rollup.country == country, Rollup.category == ALL, Rollup.trigger == ALL,
+        Rollup.day >= end - dt.timedelta(days=params.quiet_baseline_days), Rollup.day < end))
+    return float(posts) / (params.quiet_baseline_days * 24) * (now - last_post).total_seconds() / 3600
+
+
+def _gap_over(alert: Alert, sources: list[Source], last_post: dt.datetime | None) -> str | None:
     """Why a gap is over, or None: "recovered" when one of its sources (any, for the country's) succeeded after it
-    began, "no_enabled_source" when none of them is enabled any more (an operator disabled or removed them, and
-    nothing is left to wait for)."""
-    since = dt.datetime.fromisoformat((alert.details or {}).get("last_success_at") or "1970-01-01T00:00:00+00:00")
-    ids = [s["id"] for s in (alert.details or {}).get("sources", [])]
-    watched = [s for s in sources if alert.metric == GAP_METRIC or s.id in ids]
+    began (for a quiet country: when a post came after it began), "no_enabled_source" when none of them is
+    enabled any more (an operator disabled or removed them, and nothing is left to wait for)."""
+    details = alert.details or {}
+    since = dt.datetime.fromisoformat(details.get("last_success_at") or "1970-01-01T00:00:00+00:00")
+    ids = [s["id"] for s in details.get("sources", [])]
+    watched = [s for s in sources if alert.metric in (GAP_METRIC, QUIET_METRIC) or s.id in ids]
     if not watched:
         return "no_enabled_source"
+    if alert.metric == QUIET_METRIC:
+        return "recovered" if last_post is not None and last_post > since else None
     return "recovered" if any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched) else None
 
 
 def _record_gap(session: Session, country: str, metric: str, last_ok: dt.datetime, sources: list[Source],
-                now: dt.datetime, notify: dict[int, None], dry_run: bool) -> None:
+                now: dt.datetime, notify: dict[int, None], dry_run: bool, extra: dict | None = None) -> None:
+    """Open or update the gap alert `metric` of `country`, silent since `last_ok` (its last success, or for a
+    quiet country its last post); `extra` details replace the polling reason."""
     hours = (now - last_ok).total_seconds() / 3600
     severity = "critical" if hours >= 72 else "high" if hours >= 24 else "warning"
     failing = any(s.last_polled_at and as_utc(s.last_polled_at) > last_ok for s in sources)
     details = {"last_success_at": last_ok.isoformat(), "reason": "failing" if failing else "not_polled",
                "sources": [{"id": s.id, "name": s.name, "kind": s.kind,
                             "last_polled_at": as_utc(s.last_polled_at).isoformat() if s.last_polled_at else None,
-                            "last_error": (s.last_error or "")[:200] or None} for s in sources]}
+                            "last_error": (s.last_error or "")[:200] or None} for s in sources], **(extra or {})}
     started = last_ok.date()
     stmt = insert_for(session, Alert.__table__).values(
         country=country, kind="no_data", metric=metric, status="open", severity=severity,

@@ -8,6 +8,7 @@ METRIC = "antisemitic_count"
 
 
 GAP_METRIC = "posts"
+QUIET_METRIC = "quiet"  # the country's sources answer, but no post has come for far longer than its volume allows
 
 
 SYSTEM = "vigil"  # who resolves an alert on recovery
@@ -25,6 +26,8 @@ class AlertParams:
     lookback_days: int = 7       # recent days whose alarms are recorded (a late rollup still counts)
     cooldown_days: int = 3       # an event without an alarm for longer than this is over
     gap_hours: float = 6.0       # a source without a success for this long (and four polls) is a gap
+    quiet_expected: float = 10.0  # posts a silence must have missed (at the country's usual rate) to be a gap
+    quiet_baseline_days: int = 28  # days before the silence whose posts give that usual rate
 
 
 def spike_params(settings) -> AlertParams:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.drivers import metric_filter
-from monitor.alerts.params import GAP_METRIC
+from monitor.alerts.params import GAP_METRIC, QUIET_METRIC
 from monitor.alerts.series import DAY, day_start
 from monitor.classification import filter_clauses
 from monitor.models import Alert, Classification, Post
@@ -66,12 +66,16 @@ def _describe_gap(alert: Alert) -> AlertText:
     d = alert.details or {}
     since = d.get("last_success_at") or d.get("last_data_on")
     names = ", ".join(s["name"] for s in d.get("sources", [])) or "its sources"
-    who = alert.country if alert.metric == GAP_METRIC else f"{alert.country} source {names}"
-    why = ("its polls fail" if d.get("reason") == "failing" else "it is not being polled")
+    who = alert.country if alert.metric in (GAP_METRIC, QUIET_METRIC) else f"{alert.country} source {names}"
+    why = {"failing": "its polls fail", "no_posts": (
+        f"its sources answer but bring no posts, where its usual volume would have brought about "
+        f"{d.get('expected_posts', 0):g} (a frozen feed, a changed tag, a blocked account?)")}.get(
+        d.get("reason"), "it is not being polled")
     errors = sorted({s["last_error"] for s in d.get("sources", []) if s.get("last_error")})
     suffix, news = _news(alert)
     subject = f"[Vigil {alert.severity}] {who}: no data since {since}{suffix}"
-    body = (f"{who}: nothing collected successfully since {since} ({alert.score:g} h); {why}"
+    what = "no post collected" if d.get("reason") == "no_posts" else "nothing collected successfully"
+    body = (f"{who}: {what} since {since} ({alert.score:g} h); {why}"
             + (f" (last error: {errors[0]})" if errors else "") + ". This is missing data, not a drop "
             f"to zero: check the sources of {alert.country} ({names}).\n"
             f"Alert #{alert.id}, severity {alert.severity}.{news}")
