@@ -7,6 +7,7 @@ latest one counts for training, and posts whose reviewers disagree are listed fo
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -105,30 +106,53 @@ class QueueItem:
 
 
 def review_queue(session: Session, countries: Sequence[str] | None, *, uncertain: int = 20, audit: int = 5,
-                 days: int = 60, pool: int = 400) -> list[QueueItem]:
+                 days: int = 60) -> list[QueueItem]:
     """Unlabelled classified posts in `countries` (None: all), chosen to make each label count most.
 
-    The most uncertain scores first, taken in turn from each (country, category) so that none
-    crowds the others out, then a random sample of confident ones to audit what the model is sure of.
+    The most uncertain scores first, taken in turn from each (country, category) so that none crowds the others
+    out: every group's own most uncertain posts are ranked in SQL, so a small country or a rare category is
+    represented however many borderline posts a large one has. Then an audit sample of confident ones, one
+    random post per group in turn, to check what the model is sure of in each.
     """
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
-    base = (select(Post, Classification).join(Classification, Classification.post_id == Post.id)
-            .where(Post.published_at >= since, ~exists().where(Label.post_id == Post.id)))
-    if countries is not None:
-        base = base.where(Post.country.in_(list(countries)))
     margin = func.abs(Classification.score - 0.5)
-    rows = session.execute(base.where(margin < CONFIDENT).order_by(margin, Post.id.desc()).limit(pool)).all()
+    filters = [Post.published_at >= since, ~exists().where(Label.post_id == Post.id)]
+    if countries is not None:
+        filters.append(Post.country.in_(list(countries)))
+    doubtful = _per_group(session, [*filters, margin < CONFIDENT], (margin, Post.id.desc()), uncertain)
+    picked = [QueueItem(post, cls, "uncertain") for post, cls in _in_turn(doubtful, uncertain)]
+    sure = _per_group(session, [*filters, margin >= CONFIDENT], (func.random(),), audit)
+    audited = _in_turn(sure, audit, by_uncertainty=False)
+    return picked + [QueueItem(post, cls, "audit") for post, cls in audited]
+
+
+def _per_group(session: Session, filters: list, order: tuple, per_group: int) -> dict[tuple[str, str], list]:
+    """Up to `per_group` (post, classification) of each (country, category) meeting `filters`, in `order`."""
+    rank = func.row_number().over(partition_by=(Post.country, Classification.category), order_by=order)
+    ranked = (select(Post.id.label("post_id"), rank.label("rank"))
+              .join(Classification, Classification.post_id == Post.id).where(*filters).subquery())
+    rows = session.execute(
+        select(Post, Classification).join(Classification, Classification.post_id == Post.id)
+        .join(ranked, ranked.c.post_id == Post.id).where(ranked.c.rank <= per_group)
+        .order_by(Post.country, Classification.category, ranked.c.rank)).all()
     groups: dict[tuple[str, str], list] = {}
     for post, cls in rows:
         groups.setdefault((post.country, cls.category), []).append((post, cls))
-    picked: list[QueueItem] = []
-    while len(picked) < uncertain and any(groups.values()):
-        for key in sorted(groups, key=lambda k: abs(groups[k][0][1].score - 0.5) if groups[k] else 1):
-            if groups[key] and len(picked) < uncertain:
-                post, cls = groups[key].pop(0)
-                picked.append(QueueItem(post, cls, "uncertain"))
-    confident = session.execute(base.where(margin >= CONFIDENT).order_by(func.random()).limit(audit)).all()
-    picked += [QueueItem(post, cls, "audit") for post, cls in confident]
+    return groups
+
+
+def _in_turn(groups: dict[tuple[str, str], list], limit: int, by_uncertainty: bool = True) -> list:
+    """Up to `limit` rows taken one per group in turn; each round starts with the group whose next row is the
+    most uncertain (or, for the audit sample, goes through the groups in a random order)."""
+    picked: list = []
+    order = list(groups)
+    random.shuffle(order)
+    while len(picked) < limit and any(groups.values()):
+        if by_uncertainty:
+            order.sort(key=lambda k: (abs(groups[k][0][1].score - 0.5), k) if groups[k] else (1, k))
+        for key in order:
+            if groups[key] and len(picked) < limit:
+                picked.append(groups[key].pop(0))
     return picked
 
 

@@ -62,6 +62,24 @@ def test_review_queue_puts_uncertain_first_spreads_countries_and_adds_an_audit_s
     assert {q.post.country for q in review_queue(db_session, ["AM"])} == {"AM"}
 
 
+def test_a_small_country_and_category_are_in_the_queue_however_many_borderline_posts_a_large_one_has(db_session):
+    today = dt.date.today()
+    am, de = make_source(db_session, country="AM"), make_source(db_session, country="DE")
+    for i in range(450):  # more exact coin-flips than the 400 most uncertain posts the queue once read in all
+        make_post(db_session, am, today, f"am {i}", classification={"antisemitic": True, "score": 0.5,
+                                                                    "category": "conspiracy"})
+    for i, score in enumerate((0.62, 0.97, 0.01)):
+        make_post(db_session, de, today, f"de {i}", classification={
+            "antisemitic": score >= 0.5, "score": score, "category": "dual_loyalty" if score >= 0.5 else "none"})
+    make_post(db_session, am, today, "am sure", classification={"antisemitic": False, "score": 0.02,
+                                                                "category": "none"})
+    queue = review_queue(db_session, None, uncertain=6, audit=3)
+    uncertain = [(q.post.country, q.classification.category) for q in queue if q.reason == "uncertain"]
+    assert uncertain[:2] == [("AM", "conspiracy"), ("DE", "dual_loyalty")] and len(uncertain) == 6
+    audit = {(q.post.country, q.classification.category) for q in queue if q.reason == "audit"}
+    assert audit == {("DE", "dual_loyalty"), ("DE", "none"), ("AM", "none")}  # one of each group
+
+
 def test_tokens_cli_create_list_revoke(tmp_path):
     from monitor.cli import app
     from monitor.config import Settings, use_settings
