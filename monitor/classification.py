@@ -77,6 +77,7 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor,
             "triggers": list(pred.triggers),
             "language_covered": bool(pred.language_covered),
             "classified_at": now,
+            "explanation": list(pred.explanation),
         })
     # executemany of one statement, compiled once per process (psycopg pipelines the rows); .values(values) would
     # compile every batch's rows of literals anew, which cost more than predicting them.
@@ -84,7 +85,7 @@ def classify_posts(session: Session, post_ids: Sequence[int], model: Predictor,
     stmt = stmt.on_conflict_do_update(
         index_elements=["post_id"],
         set_={c: stmt.excluded[c] for c in ("model_version", "taxonomy_digest", "antisemitic", "score", "category",
-                                            "triggers", "language_covered", "classified_at")},
+                                            "triggers", "language_covered", "classified_at", "explanation")},
     )
     session.execute(stmt, values)
     log.info("posts_classified", count=len(values), model_version=model.version, taxonomy_digest=taxonomy.digest,

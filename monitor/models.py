@@ -106,6 +106,9 @@ class Classification(Base):
     triggers: Mapped[list[str]] = mapped_column(JSONType, default=list)
     language_covered: Mapped[bool] = mapped_column(Boolean, default=True)
     classified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The n-grams or terms that most raised the score, as `vigil classify` gives them (flagged posts; [] for the
+    # others; NULL: stored before migration 0015)
+    explanation: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
 
     __table_args__ = (
         Index("ix_classifications_model_version", "model_version"),

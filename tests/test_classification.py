@@ -36,7 +36,8 @@ class CountingModel:
         self.seen += texts
         self.dates += dates
         return [Prediction(antisemitic="jews" in t, score=0.9 if "jews" in t else 0.1,
-                           category="conspiracy" if "jews" in t else "none") for t in texts]
+                           category="conspiracy" if "jews" in t else "none",
+                           explanation=["jews", "run it"] if "jews" in t else []) for t in texts]
 
 
 def test_a_retried_batch_predicts_nothing_again_but_still_reports_its_days(db_session):
@@ -51,6 +52,13 @@ def test_a_retried_batch_predicts_nothing_again_but_still_reports_its_days(db_se
     assert first == again == expected  # so its rollups are still sent on
     assert len(model.seen) == 3  # but nothing was predicted twice
     assert db_session.scalar(select(func.count()).select_from(Classification)) == 3
+
+    stored = dict(db_session.execute(select(Classification.post_id, Classification.explanation)).all())
+    assert stored == {ids[0]: ["jews", "run it"], ids[1]: [], ids[2]: []}  # why the flagged post was flagged
+    from monitor.api.posts import explain
+
+    assert explain(db_session.scalar(select(Classification).where(Classification.post_id == ids[0]))) == (
+        'antisemitic (score 0.90, model v1); category conspiracy; raised by "jews", "run it"')
 
     newer = CountingModel("v2")
     assert classify_posts(db_session, ids[:1], newer, T1) == {"AM": {DAY}}

@@ -29,6 +29,9 @@ class ClassificationOut(BaseModel):
     model_version: str
     language_covered: bool
     classified_at: dt.datetime
+    # The terms that most raised the score (flagged posts), as `vigil classify` gives them; null when the post
+    # was classified before Vigil kept them
+    explanation: list[str] | None = None
 
 
 class LabelOut(BaseModel):
@@ -71,6 +74,8 @@ def explain(cls: Classification | None) -> str | None:
     parts = [f"{verdict} (score {cls.score:.2f}, model {cls.model_version})"]
     if cls.antisemitic and cls.category not in ("", "none"):
         parts.append(f"category {cls.category}")
+    if cls.antisemitic and cls.explanation:
+        parts.append("raised by " + ", ".join(f'"{term}"' for term in cls.explanation))
     if cls.triggers:
         parts.append("triggers " + ", ".join(cls.triggers))
     if not cls.language_covered:
