@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from monitor.api.deps import Db, audit
@@ -17,12 +19,15 @@ class Queued(BaseModel):
 
 
 @router.post("/reclassify", response_model=Queued, status_code=202)
-def reclassify(request: Request, session: Db, principal: GlobalAdmin) -> Queued:
+def reclassify(request: Request, session: Db, principal: GlobalAdmin,
+               model_version: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> Queued:
     """Queue one task that sends every post not classified by the workers' model and trigger taxonomy to
-    classification."""
+    classification. With `model_version`, only a worker whose model has that version runs it (as
+    `vigil reclassify --model-version`); a worker with another model leaves it to one that has it."""
     from workers.app import app as celery_app
 
     name = "workers.tasks.reclassify_outdated"
-    result = celery_app.send_task(name)
-    audit(session, request, principal, "classification.reclassify", "posts", {"task_id": result.id}, status=202)
+    result = celery_app.send_task(name, args=[model_version] if model_version else [])
+    audit(session, request, principal, "classification.reclassify", "posts",
+          {"task_id": result.id, "model_version": model_version}, status=202)
     return Queued(task_id=result.id, task=name)
