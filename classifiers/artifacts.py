@@ -135,15 +135,19 @@ def _evaluation_lines(evaluation: dict) -> list[str]:
              "", "Precision, recall and F1 are at each model's own threshold: Vigil's is chosen on validation rows "
              "(ISCA's latest train-year slice, a seed slice and HateXplain's validation split), the reference keeps "
              f"0.5, so compare AUC and R@P{TARGET_PRECISION} (the best recall at precision >= {TARGET_PRECISION} "
-             "on the scored rows, a ranking measure like AUC) across models." + _peers_sentence(evaluation), "",
-             f"| protocol | model | rows | positive | precision | recall | F1 | AUC | R@P{TARGET_PRECISION} |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "on the scored rows, a ranking measure like AUC) across models. Brier (mean squared error of the "
+             "score) and ECE (expected calibration error over ten score bins) say how far each score reads as a "
+             "probability on those rows; Vigil's is calibrated on its own training mix, so expect it to drift on "
+             "data sets unlike it." + _peers_sentence(evaluation), "",
+             f"| protocol | model | rows | positive | precision | recall | F1 | AUC | R@P{TARGET_PRECISION} | Brier | ECE |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def rows(name: str, by_model: dict) -> None:
         for model, m in by_model.items():
             if isinstance(m, dict) and "precision" in m:
                 lines.append(f"| {name} | {model} | {m['rows']} | {m['positive']} | {m['precision']} | "
-                             f"{m['recall']} | {m['f1']} | {m['auc']} | {m.get(RECALL_AT_PRECISION, '')} |")
+                             f"{m['recall']} | {m['f1']} | {m['auc']} | {m.get(RECALL_AT_PRECISION, '')} | "
+                             f"{m.get('brier', '')} | {m.get('calibration_error', '')} |")
 
     for protocol, result in evaluation["results"].items():
         if protocol == "peers":

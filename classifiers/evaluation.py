@@ -47,6 +47,7 @@ MHC_LANGUAGES = {"german": "de", "polish": "pl", "spanish": "es", "portuguese": 
 CV_FOLDS = 5
 TARGET_PRECISION = 0.8
 RECALL_AT_PRECISION = f"recall_at_precision_{TARGET_PRECISION}"  # its key in the protocols' results
+CALIBRATION_BINS = 10
 
 
 def train_vigil(isca_fit: list[dict], validation: list[dict], rows: list[dict]):
@@ -92,10 +93,26 @@ def recall_at_precision(y_true: Sequence[bool], scores: Sequence[float], minimum
     return round(float(recall[precision >= minimum].max()), 4)  # the curve ends at precision 1, recall 0
 
 
+def calibration_error(y_true: Sequence[bool], scores: Sequence[float], bins: int = CALIBRATION_BINS) -> float:
+    """Expected calibration error: over `bins` equal-width score bins, the gap between the mean score and the
+    share of positives, weighted by the bin's share of the rows (0 for a perfectly calibrated probability)."""
+    y, s = np.asarray(y_true, dtype=float), np.asarray(scores, dtype=float)
+    if not len(y):
+        return float("nan")
+    which = np.minimum((s * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    gaps = np.abs(np.bincount(which, weights=s, minlength=bins) - np.bincount(which, weights=y, minlength=bins))
+    return round(float(gaps.sum() / len(y)), 4)  # sum over bins of n_b/N * |mean score - observed share|
+
+
 def protocol_metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: Sequence[bool]) -> dict:
-    """metrics() at the model's own threshold, plus recall at precision >= TARGET_PRECISION."""
+    """metrics() at the model's own threshold, plus recall at precision >= TARGET_PRECISION, and how well the
+    scores read as probabilities on these rows: the Brier score and the expected calibration error."""
+    y, s = np.asarray(y_true, dtype=bool), np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     return {**metrics(y_true, scores, flagged),
-            RECALL_AT_PRECISION: recall_at_precision(y_true, scores)}
+            RECALL_AT_PRECISION: recall_at_precision(y_true, scores),
+            "brier": round(float(np.mean((s - y) ** 2)), 4) if len(y) else float("nan"),
+            "calibration_error": calibration_error(y, s)}
 
 
 def _score_rows(scorer: Scorer, rows: list[dict]) -> dict:

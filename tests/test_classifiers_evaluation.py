@@ -31,6 +31,20 @@ def test_recall_at_precision_counted_by_hand():
     assert math.isnan(recall_at_precision([False, False], [0.1, 0.2]))
 
 
+def test_brier_and_calibration_error_counted_by_hand():
+    from classifiers.evaluation import calibration_error, protocol_metrics
+
+    y = [True, False, True, False]
+    s = [0.95, 0.91, 0.15, 0.05]
+    # bins: [0.9, 1.0) holds 0.95 and 0.91 (mean 0.93, observed 0.5): gap 0.43 over 2 of 4 rows; [0.1, 0.2) holds
+    # 0.15 (observed 1): 0.85 over 1 of 4; [0.0, 0.1) holds 0.05 (observed 0): 0.05 over 1 of 4.
+    assert calibration_error(y, s) == round((2 * 0.43 + 0.85 + 0.05) / 4, 4) == 0.44
+    m = protocol_metrics(y, s, [v >= 0.5 for v in s])
+    assert m["brier"] == round((0.05**2 + 0.91**2 + 0.85**2 + 0.05**2) / 4, 4)
+    assert m["calibration_error"] == 0.44
+    assert calibration_error([True, False], [1.0, 0.0]) == 0.0  # a score of 1.0 falls in the top bin
+
+
 def _write_csv(path, header, rows):
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
