@@ -98,6 +98,11 @@ class Trigger:
     def matches(self, normalized: str) -> bool:
         return all(group.search(normalized) for group in self.groups)
 
+    def names_part(self, normalized: str) -> bool:
+        """Whether some term of the trigger is in the text: "baku" names part of israel_azerbaijan_ties, which
+        tags a post only with an Israel-side term too."""
+        return any(group.search(normalized) for group in self.groups)
+
 
 @dataclass(frozen=True)
 class Taxonomy:

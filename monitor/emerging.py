@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.emerging import emerging_terms, term_counts
+from classifiers.taxonomy import Taxonomy
 from monitor.classification import filter_clauses
 from monitor.models import Classification, Post
 
@@ -43,9 +44,11 @@ def emerging_for_country(
     trigger: str | None = None,
     top: int = 10,
     min_count: int = 3,
+    taxonomy: Taxonomy | None = None,
 ) -> list[dict]:
     """Top rising terms of [start, end) against [baseline_start, start), among the antisemitic posts (of
-    `category` and naming `trigger`, when given)."""
+    `category` and naming `trigger`, when given). With a trigger `taxonomy`, each term also says which of its
+    triggers list it among their terms ("triggers"; [] for a driver the taxonomy does not know yet)."""
     target = _texts(session, country, start, end, category, trigger)
     if len(target) < min_count:
         return []
@@ -54,5 +57,9 @@ def emerging_for_country(
     counts = [term_counts([text for text, _ in posts], languages=[lang for _, lang in posts])
               for posts in (target, baseline)]
     terms = emerging_terms(*counts, min_count=min_count, top=top)
-    return [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
-            for t in terms]
+    out = [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
+           for t in terms]
+    if taxonomy is not None:
+        for row in out:
+            row["triggers"] = [t.id for t in taxonomy.triggers if t.names_part(row["term"])]
+    return out

@@ -48,6 +48,17 @@ def test_new_terms_rise_and_old_ones_do_not(db_session):
     assert terms == sorted(terms, key=lambda t: -t["z"])
 
 
+def test_emerging_terms_say_which_triggers_list_them_already(db_session):
+    from classifiers.taxonomy import load_taxonomy
+
+    _world(db_session)
+    terms = emerging_for_country(db_session, "AM", _utc(MONDAY), _utc(MONDAY + dt.timedelta(days=7)),
+                                 _utc(MONDAY - dt.timedelta(weeks=4)), taxonomy=load_taxonomy())
+    by_term = {t["term"]: t["triggers"] for t in terms}
+    assert by_term["baku"] == ["israel_azerbaijan_ties"]  # one of its Azerbaijan-side terms
+    assert by_term["kamikaze drones"] == []  # a driver no trigger lists yet
+
+
 def test_weekly_report_lists_emerging_terms(db_session):
     _world(db_session)
     report = build_weekly_report(db_session, "2024-W08", ["AM"])
@@ -55,6 +66,7 @@ def test_weekly_report_lists_emerging_terms(db_session):
     assert "kamikaze drones" in [t["term"] for t in am.emerging]
     html = render_html(report, charts=False)
     assert "Emerging terms" in html and "kamikaze drones" in html
+    assert "<td style=\"" in html and ">Israel–Azerbaijan ties</td>" in html and ">new</td>" in html
 
 
 def test_too_few_posts_give_no_terms(db_session):

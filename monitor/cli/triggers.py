@@ -40,15 +40,19 @@ def emerging(
     end = _day(until) if until else _day((dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)).isoformat())
     if end <= start:
         raise typer.BadParameter("--until must be after --since")
+    from monitor.triggers import current_taxonomy
+
     with sessions()() as session:
-        terms = emerging_for_country(session, cc, start, end, start - dt.timedelta(weeks=baseline_weeks), top=top)
+        terms = emerging_for_country(session, cc, start, end, start - dt.timedelta(weeks=baseline_weeks), top=top,
+                                     taxonomy=current_taxonomy())
     if not terms:
         console.print(f"No emerging terms for {cc}: too few antisemitic posts in the window.")
         return
-    table = Table("term", "z", "posts in window", "posts in baseline",
+    table = Table("term", "z", "posts in window", "posts in baseline", "in the taxonomy",
                   title=f"Emerging terms, {cc}, {start.date()} to {end.date()} vs {baseline_weeks} weeks before")
     for t in terms:
-        table.add_row(t["term"], f"{t['z']:.1f}", str(t["posts"]), str(t["baseline_posts"]))
+        table.add_row(t["term"], f"{t['z']:.1f}", str(t["posts"]), str(t["baseline_posts"]),
+                      ", ".join(t["triggers"]) or "no: new")
     console.print(table)
 
 

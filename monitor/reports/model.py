@@ -124,7 +124,7 @@ class CountryReport:
     trend: list[TrendPoint]
     alerts: list[AlertItem]
     examples: dict[str, list[ExamplePost]]  # leading category -> its examples, in leading order
-    emerging: list[dict] = field(default_factory=list)  # {"term","z","posts","baseline_posts"}
+    emerging: list[dict] = field(default_factory=list)  # {"term","z","posts","baseline_posts","triggers"}
 
 
 @dataclass(frozen=True)
@@ -328,17 +328,18 @@ def build_weekly_report(
                 for c in chosen}
     leading = {c: _leading(categories) for c, (categories, _) in sections.items()}
     examples = _select_examples(session, start, end, leading)
+    taxonomy = current_taxonomy()  # once per report: its digest, every trigger label, and what it matches
     reports = [
         _country_report(country, daily.get(country, {}), monday, trend_mondays, *sections[country],
                         alerts[country], examples[country],
-                        emerging_for_country(session, country, start, end, start - EMERGING_BASELINE, top=EMERGING_TERMS))
+                        emerging_for_country(session, country, start, end, start - EMERGING_BASELINE, top=EMERGING_TERMS,
+                                             taxonomy=taxonomy))
         for country in chosen
     ]
     classified = queries.select_classifier_versions(session, start, end, chosen) if chosen else {}
     digests: Counter[str | None] = Counter()
     for (_, digest), n in classified.items():
         digests[digest] += n
-    taxonomy = current_taxonomy()  # once per report: its digest and every trigger label
 
     log.info("weekly_report.built", iso_week=iso_week, countries=len(reports), weeks_of_trend=weeks_of_trend)
     return WeeklyReport(
