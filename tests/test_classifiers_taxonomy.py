@@ -48,6 +48,12 @@ def test_word_boundaries_and_stems():
     assert "nagorno_karabakh" in tag_triggers("в Нагорном Карабахе", TAX)
     assert "nagorno_karabakh" in tag_triggers("Արցախում", TAX)
     assert tag_triggers("цены газа растут", TAX) == []  # Russian gas is not Gaza
+    on = dt.date(2024, 1, 10)
+    for gaza in ("Израиль бомбит Газу", "удары по Газе", "гуманитарная помощь для Газы", "блокада Газы",
+                 "обстрелы Газы продолжаются"):
+        assert tag_triggers(gaza, TAX, on_date=on) == ["gaza_war"], gaza
+    for gas in ("дать газу на трассе", "по газу и вперёд", "цены на газ", "поставки газа для Европы", "газы в трубе"):
+        assert tag_triggers(gas, TAX, on_date=on) == [], gas
     assert tag_triggers("Holocausts of stamps", TAX) == ["holocaust_remembrance"]
     assert tag_triggers("xkarabakh", TAX) == []  # not a word start
     # Case endings: ЦАХАЛа, азеров, Գազայից / Գազային.
