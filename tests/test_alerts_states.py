@@ -113,55 +113,76 @@ def test_sources_that_succeed_without_posts_are_quiet_not_silent(db_session):
     assert check_gaps(db_session, "GE", NOW) == []  # no rollups, no posts at all: still no gap
 
 
-def _volume(session, country: str, last_day: dt.date, posts_per_day: int) -> None:
-    """Four weeks of the country's daily volume before `last_day` (the rollups' count of all posts)."""
-    for i in range(1, 29):
-        session.add(Rollup(country=country, day=last_day - dt.timedelta(days=i), category="*", trigger="*",
-                           posts=posts_per_day, antisemitic=0))
+def _history(session, src, last: dt.datetime, n: int) -> None:
+    """`n` posts of `src` collected evenly over the 28 days before `last`, and one collected at `last`."""
+    for i in range(n + 1):
+        at = last - dt.timedelta(hours=672) * (n - i) / n if i < n else last
+        post = make_post(session, src, at.date(), f"post {i}")
+        post.collected_at = at
+    session.flush()
+
+
+def _collect(session, src, at: dt.datetime) -> None:
+    post = make_post(session, src, at.date(), "a new post")
+    post.collected_at = at
     session.flush()
 
 
 def test_a_country_whose_sources_answer_but_bring_nothing_for_too_long_has_a_quiet_gap(db_session):
     src = make_source(db_session, country="AZ", created_at=NOW - _hours(900), poll_interval_s=900,
                       last_success_at=NOW - _hours(0.1), last_polled_at=NOW - _hours(0.1))
-    last = make_post(db_session, src, (NOW - _hours(8)).date())
-    last.collected_at = NOW - _hours(8)  # polls succeed, but nothing new has come for eight hours
-    _volume(db_session, "AZ", last.collected_at.date(), posts_per_day=240)  # ten an hour, usually
-    db_session.flush()
+    last = NOW - _hours(30)
+    _history(db_session, src, last, 336)  # twelve a day, usually; polls succeed but nothing new for 30 hours
     [quiet_id] = check_gaps(db_session, "AZ", NOW)
     quiet = db_session.get(Alert, quiet_id)
-    assert (quiet.kind, quiet.metric, quiet.severity, quiet.details["reason"]) == ("no_data", "quiet", "warning",
+    assert (quiet.kind, quiet.metric, quiet.severity, quiet.details["reason"]) == ("no_data", "quiet", "high",
                                                                                    "no_posts")
-    assert quiet.details["expected_posts"] == 80.0 and quiet.started_on == last.collected_at.date()
+    assert quiet.details["expected_posts"] == 15.0 and quiet.started_on == last.date()  # 336 / 672 h * 30 h
     body = describe_alert(db_session, quiet).body
-    assert "no post collected since" in body and "would have brought about 80" in body and "not a drop" in body
+    assert "no post collected since" in body and "would have brought at least 15" in body and "not a drop" in body
     assert check_gaps(db_session, "AZ", NOW + _hours(1)) == []  # the next beat updates it
-    fresh = make_post(db_session, src, NOW.date())
-    fresh.collected_at = NOW + _hours(2)
-    db_session.flush()
-    assert check_gaps(db_session, "AZ", NOW + _hours(2)) == []
+    _collect(db_session, src, NOW + _hours(2))  # one stray post: still a gap, the same one
+    src.last_success_at = NOW + _hours(8.9)  # the polls go on succeeding
+    assert check_gaps(db_session, "AZ", NOW + _hours(9)) == []
+    assert db_session.get(Alert, quiet_id).status == "open"
+    assert db_session.scalar(select(func.count()).select_from(Alert).where(Alert.country == "AZ")) == 1
+    for h in (10, 10.5):
+        _collect(db_session, src, NOW + _hours(h))
+    src.last_success_at = NOW + _hours(10.9)
+    assert check_gaps(db_session, "AZ", NOW + _hours(11)) == []
     assert (db_session.get(Alert, quiet_id).status, db_session.get(Alert, quiet_id).resolved_by) == ("resolved",
                                                                                                      "vigil")
+
+
+def test_posts_of_disabled_sources_neither_hide_a_quiet_gap_nor_make_one(db_session):
+    feed = make_source(db_session, country="AM", created_at=NOW - _hours(900), last_success_at=NOW - _hours(0.1),
+                       last_polled_at=NOW - _hours(0.1))
+    _history(db_session, feed, NOW - _hours(30), 336)
+    manual = make_source(db_session, country="AM", created_at=NOW - _hours(900), enabled=False)
+    _collect(db_session, manual, NOW - _hours(1))  # a hand import an hour ago does not prove the feed works
+    [quiet_id] = check_gaps(db_session, "AM", NOW)
+    assert db_session.get(Alert, quiet_id).metric == "quiet"
+    busy = make_source(db_session, country="GE", created_at=NOW - _hours(900), enabled=False)
+    _history(db_session, busy, NOW - _hours(30), 336)  # a busy feed an operator turned off 30 hours ago
+    make_source(db_session, country="GE", created_at=NOW - _hours(900), last_success_at=NOW - _hours(0.1),
+                last_polled_at=NOW - _hours(0.1))  # and a new one that has brought nothing yet
+    assert check_gaps(db_session, "GE", NOW) == []
 
 
 def test_a_country_whose_sources_all_fail_has_the_one_country_gap_not_a_quiet_one_too(db_session):
     src = make_source(db_session, country="IL", created_at=NOW - _hours(900), poll_interval_s=900,
                       last_success_at=NOW - _hours(30), last_polled_at=NOW - _hours(0.1), last_error="HTTP 500")
-    last = make_post(db_session, src, (NOW - _hours(30)).date())
-    last.collected_at = NOW - _hours(30)
-    _volume(db_session, "IL", last.collected_at.date(), posts_per_day=240)
+    _history(db_session, src, NOW - _hours(30), 336)
     [gap_id] = check_gaps(db_session, "IL", NOW)
     assert db_session.get(Alert, gap_id).metric == "posts"
 
 
 def test_a_small_country_that_is_quiet_for_hours_has_no_gap(db_session):
-    src = make_source(db_session, country="GE", created_at=NOW - _hours(900), last_success_at=NOW - _hours(0.1),
+    src = make_source(db_session, country="DE", created_at=NOW - _hours(900), last_success_at=NOW - _hours(0.1),
                       last_polled_at=NOW - _hours(0.1))
-    last = make_post(db_session, src, (NOW - _hours(20)).date())
-    last.collected_at = NOW - _hours(20)
-    _volume(db_session, "GE", last.collected_at.date(), posts_per_day=6)  # 20 h at six a day: five expected
-    assert check_gaps(db_session, "GE", NOW) == []
-    assert check_gaps(db_session, "GE", NOW + _hours(30)) != []  # 50 h: twelve and a half expected
+    _history(db_session, src, NOW - _hours(20), 168)  # six a day: 20 hours of silence is five posts
+    assert check_gaps(db_session, "DE", NOW) == []
+    assert check_gaps(db_session, "DE", NOW + _hours(30)) != []  # 50 hours: twelve and a half
 
 
 def test_one_stopped_source_of_several_is_a_source_gap(db_session):

@@ -232,6 +232,16 @@ def test_alerts_overlapping_the_week(db_session, world):
     assert build_weekly_report(db_session, WEEK).overview.open_alerts == 1
 
 
+def test_a_quiet_country_gap_reads_as_silence_not_as_failing_polls(db_session, world):
+    alert = add_alert(db_session, "PL", "no_data", MONDAY, MONDAY + dt.timedelta(days=2), "open")
+    alert.metric, alert.score = "quiet", 30.0
+    alert.details = {"reason": "no_posts", "expected_posts": 15.0, "sources": [{"id": 1, "name": "pl-feed"}]}
+    db_session.flush()
+    html = render_html(build_weekly_report(db_session, WEEK), charts=False)
+    assert "30 h since the last post at most, while the sources answered (at least 15 posts expected)" in html
+    assert "without a successful poll" in html  # the failing-source gap of the fixture reads as before
+
+
 def test_example_posts_of_leading_categories(db_session, world):
     report = build_weekly_report(db_session, WEEK)
     de = by_country(report)["DE"]

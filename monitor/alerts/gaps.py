@@ -4,6 +4,7 @@ than its usual volume allows, are a gap, never a drop to zero."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import structlog
 from sqlalchemy import func, select
@@ -17,6 +18,8 @@ from monitor.rollups import ALL
 from monitor.spikes import worse
 
 log = structlog.get_logger(__name__)
+
+QUIET_RECOVERY_POSTS = 3  # posts that end a quiet gap: one stray post is not a feed that works again
 
 
 def day_volume(session: Session, country: str, day: dt.date) -> int | None:
@@ -38,9 +41,12 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
     one ("source:<id>"). A gap resolves when a success follows it.
 
     Sources that succeed but bring no posts are quiet, and quiet is normal for a small country. It is a
-    gap ("quiet") only when the silence has lasted at least `gap_hours` and, at the country's usual rate
-    (its posts of the `quiet_baseline_days` before the silence), should have brought `quiet_expected` posts
-    or more: a frozen feed, a changed hashtag, a blocked account. It resolves when a post comes.
+    gap ("quiet") only when the country's enabled sources have brought no post for at least `gap_hours`
+    and, at their usual rate (the posts they collected in the `quiet_baseline_days` before the silence),
+    should have brought `quiet_expected` posts or more: a frozen feed, a changed hashtag, a blocked account.
+    Posts of disabled sources (hand imports, a feed an operator turned off) count for neither. It resolves
+    when QUIET_RECOVERY_POSTS posts have come since it began, so a feed that brings one post now and then
+    keeps its alert open instead of resolving and reopening it.
     """
     lock_country(session, country)
     now = now or utcnow()
@@ -57,17 +63,23 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
         gaps[GAP_METRIC] = (max(ok for _, ok in stale), [s for s, _ in stale])
     else:
         gaps.update({f"source:{s.id}": (ok, [s]) for s, ok in stale})
-    last_post = _last_collected(session, country)
+    source_ids = [s.id for s in sources]
+    last_post = _last_collected(session, country, source_ids)
+    open_alerts = list(session.scalars(select(Alert).where(
+        Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))))
     quiet = {}
     if sources and GAP_METRIC not in gaps and last_post is not None:
-        expected = _expected_posts(session, country, last_post, now, params)
-        if now - last_post >= dt.timedelta(hours=params.gap_hours) and expected >= params.quiet_expected:
-            gaps[QUIET_METRIC] = (last_post, sources)
-            quiet = {"reason": "no_posts", "expected_posts": round(expected, 1)}
+        silent_h = (now - last_post).total_seconds() / 3600
+        if silent_h >= params.gap_hours:
+            expected = _expected_posts(session, country, source_ids, last_post, silent_h, params)
+            if expected >= params.quiet_expected:
+                # An open quiet gap goes on from where it began, though a post or two came meanwhile.
+                since = next((_since(a) for a in open_alerts if a.metric == QUIET_METRIC), last_post)
+                gaps[QUIET_METRIC] = (since, sources)
+                quiet = {"reason": "no_posts", "expected_posts": round(expected, 1)}
     notify: dict[int, None] = {}
-    for alert in session.scalars(select(Alert).where(
-            Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))):
-        if (ended := _gap_over(alert, sources, last_post)) is not None:
+    for alert in open_alerts:
+        if (ended := _gap_over(session, alert, sources)) is not None:
             set_resolved(alert, SYSTEM)
             if ended != "recovered":
                 alert.details = {**(alert.details or {}), "ended": ended}
@@ -77,36 +89,60 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
     return list(notify)
 
 
-def _last_collected(session: Session, country: str) -> dt.datetime | None:
-    """When the country's newest stored post was collected (its highest id, found on the (country, id) index)."""
-    value = session.scalar(select(Post.collected_at).where(Post.country == country)
+def _last_collected(session: Session, country: str, source_ids: list[int]) -> dt.datetime | None:
+    """When the newest post of these sources for `country` was collected (found backwards on the (country, id)
+    index)."""
+    if not source_ids:
+        return None
+    value = session.scalar(select(Post.collected_at).where(Post.country == country, Post.source_id.in_(source_ids))
                            .order_by(Post.id.desc()).limit(1))
     return as_utc(value) if value is not None else None
 
 
-def _expected_posts(session: Session, country: str, last_post: dt.datetime, now: dt.datetime,
-                    params: AlertParams) -> float:
-    """Posts the country would have brought since `last_post` at its usual rate: its posts of the
-    `quiet_baseline_days` days before that day (the rollups' volume), per hour, times the hours since."""
-    end = last_post.date()
-    posts = session.scalar(select(func.coalesce(func.sum(Rollup.posts), 0)).where(
-        Rollup.country == country, Rollup.category == ALL, Rollup.trigger == ALL,
-        Rollup.day >= end - dt.timedelta(days=params.quiet_baseline_days), Rollup.day < end))
-    return float(posts) / (params.quiet_baseline_days * 24) * (now - last_post).total_seconds() / 3600
+def _first_id_since(session: Session, moment: dt.datetime) -> int | None:
+    """The id of the first post collected at or after `moment` (ids grow with collection)."""
+    return session.scalar(select(Post.id).where(Post.collected_at >= moment).order_by(Post.collected_at).limit(1))
 
 
-def _gap_over(alert: Alert, sources: list[Source], last_post: dt.datetime | None) -> str | None:
+def _expected_posts(session: Session, country: str, source_ids: list[int], last_post: dt.datetime,
+                    silent_h: float, params: AlertParams) -> float:
+    """Posts these sources would have brought in `silent_h` hours at their rate of the `quiet_baseline_days`
+    before `last_post`, counted only as far as the decision needs: the count stops at ten times the posts that
+    would make `quiet_expected`, so a busy country costs a bounded scan (the figure is then a lower bound)."""
+    hours = params.quiet_baseline_days * 24
+    needed = math.ceil(params.quiet_expected * hours / silent_h)
+    first = _first_id_since(session, last_post - dt.timedelta(hours=hours))
+    if first is None:
+        return 0.0
+    window = (select(Post.id).where(Post.country == country, Post.source_id.in_(source_ids), Post.id >= first,
+                                    Post.collected_at < last_post).limit(10 * needed).subquery())
+    posts = session.scalar(select(func.count()).select_from(window)) or 0
+    return posts / hours * silent_h
+
+
+def _since(alert: Alert) -> dt.datetime:
+    return dt.datetime.fromisoformat((alert.details or {}).get("last_success_at") or "1970-01-01T00:00:00+00:00")
+
+
+def _gap_over(session: Session, alert: Alert, sources: list[Source]) -> str | None:
     """Why a gap is over, or None: "recovered" when one of its sources (any, for the country's) succeeded after it
-    began (for a quiet country: when a post came after it began), "no_enabled_source" when none of them is
-    enabled any more (an operator disabled or removed them, and nothing is left to wait for)."""
-    details = alert.details or {}
-    since = dt.datetime.fromisoformat(details.get("last_success_at") or "1970-01-01T00:00:00+00:00")
-    ids = [s["id"] for s in details.get("sources", [])]
+    began (for a quiet country: when QUIET_RECOVERY_POSTS posts of its enabled sources came after it began),
+    "no_enabled_source" when none of them is enabled any more (an operator disabled or removed them, and
+    nothing is left to wait for)."""
+    since = _since(alert)
+    ids = [s["id"] for s in (alert.details or {}).get("sources", [])]
     watched = [s for s in sources if alert.metric in (GAP_METRIC, QUIET_METRIC) or s.id in ids]
     if not watched:
         return "no_enabled_source"
     if alert.metric == QUIET_METRIC:
-        return "recovered" if last_post is not None and last_post > since else None
+        first = _first_id_since(session, since + dt.timedelta(microseconds=1))
+        if first is None:
+            return None
+        came = session.scalar(select(func.count()).select_from(
+            select(Post.id).where(Post.country == alert.country, Post.source_id.in_([s.id for s in watched]),
+                                  Post.id >= first, Post.collected_at > since)
+            .limit(QUIET_RECOVERY_POSTS).subquery()))
+        return "recovered" if came >= QUIET_RECOVERY_POSTS else None
     return "recovered" if any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched) else None
 
 

@@ -68,7 +68,7 @@ def _describe_gap(alert: Alert) -> AlertText:
     names = ", ".join(s["name"] for s in d.get("sources", [])) or "its sources"
     who = alert.country if alert.metric in (GAP_METRIC, QUIET_METRIC) else f"{alert.country} source {names}"
     why = {"failing": "its polls fail", "no_posts": (
-        f"its sources answer but bring no posts, where its usual volume would have brought about "
+        f"its sources answer but bring no posts, where their usual volume would have brought at least "
         f"{d.get('expected_posts', 0):g} (a frozen feed, a changed tag, a blocked account?)")}.get(
         d.get("reason"), "it is not being polled")
     errors = sorted({s["last_error"] for s in d.get("sources", []) if s.get("last_error")})
