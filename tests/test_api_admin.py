@@ -63,9 +63,13 @@ def test_reclassify_is_queued_for_unscoped_admins_only(client, seeded, db_sessio
     assert "classification.reclassify" in set(db_session.scalars(select(AuditEvent.action)))
     assert client.post("/api/v1/reclassify", headers=bearer(seeded.tokens["am_admin"])).status_code == 403
     assert client.post("/api/v1/reclassify", headers=bearer(seeded.tokens["analyst"])).status_code == 403
-    versioned = client.post("/api/v1/reclassify?model_version=2026.11.28-a2e56b37",
+    from classifiers.artifacts import load_model
+
+    typo = client.post("/api/v1/reclassify?model_version=2026.11.28-a2e56b38", headers=bearer(seeded.tokens["admin"]))
+    assert typo.status_code == 409 and "not 2026.11.28-a2e56b38" in typo.json()["error"]["message"]
+    versioned = client.post(f"/api/v1/reclassify?model_version={load_model().version}",
                             headers=bearer(seeded.tokens["admin"]))
     assert versioned.status_code == 202
     details = db_session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "classification.reclassify")
                                  .order_by(AuditEvent.id.desc())).first()
-    assert details == {"task_id": versioned.json()["task_id"], "model_version": "2026.11.28-a2e56b37"}
+    assert details == {"task_id": versioned.json()["task_id"], "model_version": load_model().version}

@@ -37,7 +37,8 @@ def reclassify(
     from monitor.cli.ingest import run_on_workers
     from workers import tasks
 
-    run_on_workers(s, lambda: tasks.reclassify_outdated.delay(model_version))  # workers check the version too
+    # Without a version the message carries no argument, so workers of the last release still accept it.
+    run_on_workers(s, lambda: tasks.reclassify_outdated.delay(*([model_version] if model_version else [])))
     if not s.embedded:
         console.print(f"Sent the posts not yet classified by {current} to the workers.")
         return
