@@ -158,7 +158,7 @@ def test_a_line_nested_past_the_recursion_limit_is_a_row_error_and_the_rest_is_s
     assert polled.ingest.stored == 2 and polled.ingest.rejected == 1 and source.consecutive_failures == 0
     [error] = db_session.scalars(select(IngestError).where(IngestError.source_id == source.id)).all()
     assert (error.location, error.error) == ("line 2", "line 2: JSON nested too deeply to read")
-    assert len(error.raw) == 500
+    assert error.raw is None  # a line it cannot read may hold a handle
 
 
 def test_a_reader_that_fails_part_way_fails_the_poll_and_backs_off(db_session, tmp_path, monkeypatch):

@@ -107,7 +107,8 @@ def _read_jsonl(path: Path) -> Iterator[RawPost | RowError]:
                 yield RowError(location, f"{location}: not JSON ({exc.msg})", line[:_RAW_CHARS])
                 continue
             except RecursionError:  # arrays or objects nested past Python's recursion limit
-                yield RowError(location, f"{location}: JSON nested too deeply to read", line[:_RAW_CHARS])
+                # No raw text: a line it cannot read may hold an author's handle, which _kept never keeps.
+                yield RowError(location, f"{location}: JSON nested too deeply to read")
                 continue
             if not isinstance(record, dict):
                 yield RowError(location, f"{location}: expected a JSON object, got {type(record).__name__}",
@@ -175,7 +176,11 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[RawPost | RowError]
 def _kept(record: dict[str, Any]) -> str:
     """A rejected row as it is kept for an operator: its fields, but never the author's handle."""
     shown = {k: "[author removed]" if k == "author" and v else v for k, v in record.items()}
-    return json.dumps(shown, ensure_ascii=False, default=str)[:_RAW_CHARS]
+    try:
+        return json.dumps(shown, ensure_ascii=False, default=str)[:_RAW_CHARS]
+    except RecursionError:  # a value nested just short of what json.loads could read, too deep to write back
+        return json.dumps({k: v if isinstance(v, (str, int, float, bool, type(None))) else "[nested value]"
+                           for k, v in shown.items()}, ensure_ascii=False)[:_RAW_CHARS]
 
 
 def _to_post(record: dict[str, Any], location: str) -> RawPost | RowError:
