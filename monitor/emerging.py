@@ -48,7 +48,9 @@ def emerging_for_country(
 ) -> list[dict]:
     """Top rising terms of [start, end) against [baseline_start, start), among the antisemitic posts (of
     `category` and naming `trigger`, when given). With a trigger `taxonomy`, each term also says which of its
-    triggers list it among their terms ("triggers"; [] for a driver the taxonomy does not know yet)."""
+    triggers, active in the window, list it among their terms ("triggers"; [] for a driver the taxonomy does not
+    know yet). A trigger that needs terms of two groups lists each of them: "israeli" is among several triggers'
+    terms, though a post saying only that is tagged with none."""
     target = _texts(session, country, start, end, category, trigger)
     if len(target) < min_count:
         return []
@@ -59,7 +61,8 @@ def emerging_for_country(
     terms = emerging_terms(*counts, min_count=min_count, top=top)
     out = [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
            for t in terms]
-    if taxonomy is not None:
+    if taxonomy is not None:  # the triggers active in the window whose terms include the term
+        active = [t for t in taxonomy.triggers if t.is_active(start.date()) or t.is_active(end.date())]
         for row in out:
-            row["triggers"] = [t.id for t in taxonomy.triggers if t.names_part(row["term"])]
+            row["triggers"] = [t.id for t in active if t.names_part(row["term"])]
     return out
