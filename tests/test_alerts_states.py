@@ -154,6 +154,21 @@ def test_a_country_whose_sources_answer_but_bring_nothing_for_too_long_has_a_qui
                                                                                                      "vigil")
 
 
+def test_a_quiet_gap_that_recovered_and_fell_silent_again_before_a_check_is_a_new_gap(db_session):
+    src = make_source(db_session, country="AZ", created_at=NOW - _hours(900), poll_interval_s=900,
+                      last_success_at=NOW - _hours(0.1), last_polled_at=NOW - _hours(0.1))
+    _history(db_session, src, NOW - _hours(30), 336)
+    [first] = check_gaps(db_session, "AZ", NOW)
+    for h in (2, 3, 4):  # the feed works again for a while, then freezes; no check runs meanwhile
+        _collect(db_session, src, NOW + _hours(h))
+    src.last_success_at = NOW + _hours(59.9)
+    [second] = check_gaps(db_session, "AZ", NOW + _hours(60))
+    assert second != first and db_session.get(Alert, first).status == "resolved"
+    new = db_session.get(Alert, second)
+    assert (new.metric, new.started_on, new.details["last_success_at"]) == (
+        "quiet", (NOW + _hours(4)).date(), (NOW + _hours(4)).isoformat())
+
+
 def test_posts_of_disabled_sources_neither_hide_a_quiet_gap_nor_make_one(db_session):
     feed = make_source(db_session, country="AM", created_at=NOW - _hours(900), last_success_at=NOW - _hours(0.1),
                        last_polled_at=NOW - _hours(0.1))

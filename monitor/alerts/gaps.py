@@ -63,26 +63,28 @@ def check_gaps(session: Session, country: str, now: dt.datetime | None = None,
         gaps[GAP_METRIC] = (max(ok for _, ok in stale), [s for s, _ in stale])
     else:
         gaps.update({f"source:{s.id}": (ok, [s]) for s, ok in stale})
-    source_ids = [s.id for s in sources]
-    last_post = _last_collected(session, country, source_ids)
-    open_alerts = list(session.scalars(select(Alert).where(
-        Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))))
+    notify: dict[int, None] = {}
+    still_open: list[Alert] = []
+    for alert in session.scalars(select(Alert).where(
+            Alert.country == country, Alert.kind == "no_data", Alert.status.in_(("open", "acknowledged")))):
+        if (ended := _gap_over(session, alert, sources)) is None:
+            still_open.append(alert)
+            continue
+        set_resolved(alert, SYSTEM)
+        if ended != "recovered":
+            alert.details = {**(alert.details or {}), "ended": ended}
     quiet = {}
-    if sources and GAP_METRIC not in gaps and last_post is not None:
+    source_ids = [s.id for s in sources]
+    if sources and GAP_METRIC not in gaps and (last_post := _last_collected(session, country, source_ids)):
         silent_h = (now - last_post).total_seconds() / 3600
         if silent_h >= params.gap_hours:
             expected = _expected_posts(session, country, source_ids, last_post, silent_h, params)
             if expected >= params.quiet_expected:
-                # An open quiet gap goes on from where it began, though a post or two came meanwhile.
-                since = next((_since(a) for a in open_alerts if a.metric == QUIET_METRIC), last_post)
+                # A quiet gap still open goes on from where it began, though a post or two came meanwhile; one
+                # that has just recovered does not, and the new silence is a gap of its own.
+                since = next((_since(a) for a in still_open if a.metric == QUIET_METRIC), last_post)
                 gaps[QUIET_METRIC] = (since, sources)
                 quiet = {"reason": "no_posts", "expected_posts": round(expected, 1)}
-    notify: dict[int, None] = {}
-    for alert in open_alerts:
-        if (ended := _gap_over(session, alert, sources)) is not None:
-            set_resolved(alert, SYSTEM)
-            if ended != "recovered":
-                alert.details = {**(alert.details or {}), "ended": ended}
     for metric, (last_ok, srcs) in gaps.items():
         _record_gap(session, country, metric, last_ok, srcs, now, notify, dry_run,
                     quiet if metric == QUIET_METRIC else None)
@@ -104,19 +106,28 @@ def _first_id_since(session: Session, moment: dt.datetime) -> int | None:
     return session.scalar(select(Post.id).where(Post.collected_at >= moment).order_by(Post.collected_at).limit(1))
 
 
+def _collected(session: Session, country: str, source_ids: list[int], after: dt.datetime,
+               before: dt.datetime | None, cap: int) -> int:
+    """Posts of these sources collected after `after` (and before `before`), counted up to `cap`: from the first
+    id collected then on, so a busy country costs a bounded scan."""
+    first = _first_id_since(session, after)
+    if first is None:
+        return 0
+    window = select(Post.id).where(Post.country == country, Post.source_id.in_(source_ids), Post.id >= first,
+                                   Post.collected_at >= after)
+    if before is not None:
+        window = window.where(Post.collected_at < before)
+    return session.scalar(select(func.count()).select_from(window.limit(cap).subquery())) or 0
+
+
 def _expected_posts(session: Session, country: str, source_ids: list[int], last_post: dt.datetime,
                     silent_h: float, params: AlertParams) -> float:
     """Posts these sources would have brought in `silent_h` hours at their rate of the `quiet_baseline_days`
     before `last_post`, counted only as far as the decision needs: the count stops at ten times the posts that
-    would make `quiet_expected`, so a busy country costs a bounded scan (the figure is then a lower bound)."""
+    would make `quiet_expected` (the figure is then a lower bound)."""
     hours = params.quiet_baseline_days * 24
     needed = math.ceil(params.quiet_expected * hours / silent_h)
-    first = _first_id_since(session, last_post - dt.timedelta(hours=hours))
-    if first is None:
-        return 0.0
-    window = (select(Post.id).where(Post.country == country, Post.source_id.in_(source_ids), Post.id >= first,
-                                    Post.collected_at < last_post).limit(10 * needed).subquery())
-    posts = session.scalar(select(func.count()).select_from(window)) or 0
+    posts = _collected(session, country, source_ids, last_post - dt.timedelta(hours=hours), last_post, 10 * needed)
     return posts / hours * silent_h
 
 
@@ -135,13 +146,8 @@ def _gap_over(session: Session, alert: Alert, sources: list[Source]) -> str | No
     if not watched:
         return "no_enabled_source"
     if alert.metric == QUIET_METRIC:
-        first = _first_id_since(session, since + dt.timedelta(microseconds=1))
-        if first is None:
-            return None
-        came = session.scalar(select(func.count()).select_from(
-            select(Post.id).where(Post.country == alert.country, Post.source_id.in_([s.id for s in watched]),
-                                  Post.id >= first, Post.collected_at > since)
-            .limit(QUIET_RECOVERY_POSTS).subquery()))
+        came = _collected(session, alert.country, [s.id for s in watched], since + dt.timedelta(microseconds=1),
+                          None, QUIET_RECOVERY_POSTS)
         return "recovered" if came >= QUIET_RECOVERY_POSTS else None
     return "recovered" if any(s.last_success_at and as_utc(s.last_success_at) > since for s in watched) else None
 
