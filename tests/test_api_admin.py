@@ -65,8 +65,9 @@ def test_reclassify_is_queued_for_unscoped_admins_only(client, seeded, db_sessio
     assert client.post("/api/v1/reclassify", headers=bearer(seeded.tokens["analyst"])).status_code == 403
     from classifiers.artifacts import load_model
 
-    typo = client.post("/api/v1/reclassify?model_version=2026.11.28-a2e56b38", headers=bearer(seeded.tokens["admin"]))
-    assert typo.status_code == 409 and "not 2026.11.28-a2e56b38" in typo.json()["error"]["message"]
+    typo = client.post(f"/api/v1/reclassify?model_version={load_model().version}-typo",
+                       headers=bearer(seeded.tokens["admin"]))
+    assert typo.status_code == 409 and f"not {load_model().version}-typo" in typo.json()["error"]["message"]
     versioned = client.post(f"/api/v1/reclassify?model_version={load_model().version}",
                             headers=bearer(seeded.tokens["admin"]))
     assert versioned.status_code == 202

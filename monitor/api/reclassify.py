@@ -25,13 +25,15 @@ def reclassify(request: Request, session: Db, principal: GlobalAdmin,
     """Queue one task that sends every post not classified by the workers' model and trigger taxonomy to
     classification. With `model_version`, only a worker whose model has that version runs it (as
     `vigil reclassify --model-version`); a worker with another model leaves it to one that has it."""
-    from classifiers.artifacts import load_model
-    from monitor.config import get_settings
+    from monitor.reports.methodology import read_model_card
     from workers.app import app as celery_app
 
-    if model_version is not None and model_version != (configured := load_model(get_settings().model_dir).version):
-        raise ApiError(409, "model_version_mismatch",
-                       f"the configured model is {configured}, not {model_version}")
+    if model_version is not None:  # the card names the version: no need to load the model into the API
+        card = read_model_card(request.app.state.settings.model_dir)
+        if card is None:
+            raise ApiError(503, "model_card_unreadable", "the configured model's card cannot be read")
+        if card.version != model_version:
+            raise ApiError(409, "model_version_mismatch", f"the configured model is {card.version}, not {model_version}")
     name = "workers.tasks.reclassify_outdated"
     result = celery_app.send_task(name, args=[model_version] if model_version else [])
     audit(session, request, principal, "classification.reclassify", "posts",
