@@ -95,6 +95,11 @@ class Trigger:
             return False
         return not (self.active_to and on_date > self.active_to)
 
+    def active_between(self, first: dt.date, last: dt.date) -> bool:
+        """Whether the trigger's active dates overlap the days `first` to `last`, both included."""
+        return (self.active_from is None or self.active_from <= last) and (self.active_to is None
+                                                                            or self.active_to >= first)
+
     def matches(self, normalized: str) -> bool:
         return all(group.search(normalized) for group in self.groups)
 

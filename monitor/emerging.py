@@ -62,7 +62,8 @@ def emerging_for_country(
     out = [{"term": t.term, "z": round(t.z, 1), "posts": t.target_count, "baseline_posts": t.baseline_count}
            for t in terms]
     if taxonomy is not None:  # the triggers active in the window whose terms include the term
-        active = [t for t in taxonomy.triggers if t.is_active(start.date()) or t.is_active(end.date())]
+        last_day = (end - dt.timedelta(microseconds=1)).date()  # `end` is exclusive
+        active = [t for t in taxonomy.triggers if t.active_between(start.date(), last_day)]
         for row in out:
             row["triggers"] = [t.id for t in active if t.names_part(row["term"])]
     return out

@@ -290,3 +290,14 @@ def test_tags_made_without_dates_then_kept_if_active_equal_tagging_with_dates():
     undated = tag_batch(texts, TAX)
     assert only_active(TAX, undated, dates) == tag_batch(texts, TAX, dates)
     assert only_active(TAX, undated, dates) != undated  # the dates did drop some triggers
+
+
+def test_a_trigger_is_active_in_a_window_its_dates_overlap():
+    war = next(t for t in TAX.triggers if t.id == "gaza_war")  # active from 2023-10-07, no end
+    assert war.active_between(dt.date(2023, 10, 1), dt.date(2023, 10, 7))
+    assert not war.active_between(dt.date(2023, 9, 1), dt.date(2023, 10, 6))
+    import dataclasses
+
+    short = dataclasses.replace(war, active_to=dt.date(2023, 10, 20))  # wholly inside a longer window
+    assert short.active_between(dt.date(2023, 10, 1), dt.date(2023, 11, 30))
+    assert not short.active_between(dt.date(2023, 10, 21), dt.date(2023, 11, 30))
