@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 
 from monitor.reports.charts import trend_alt_text, trend_png
 from monitor.reports.formats import FILTERS, label
@@ -48,7 +48,15 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters["label"] = _report_label
     return env
+
+
+@pass_context
+def _report_label(context, identifier: str) -> str:
+    """`label` with the trigger labels of the report being rendered (read from the taxonomy it was built with):
+    one environment serves every render, so the labels come from the render's own context."""
+    return label(identifier, triggers=context["report"].trigger_labels)
 
 
 def render_charts(report: WeeklyReport) -> dict[str, Chart]:
@@ -81,7 +89,6 @@ def render_html(
     if charts is True:
         charts = render_charts(report)
     env = _environment()
-    env.filters["label"] = partial(label, triggers=report.trigger_labels)  # the labels the report was built with
     return env.get_template(TEMPLATE).render(
         report=report,
         charts=_images(charts or {}, embed),
