@@ -122,3 +122,7 @@ def test_triggers_check_shows_what_an_edit_would_tag_and_refuses_a_broken_file(e
     refused = runner.invoke(app, ["triggers", "check", str(broken)])
     said = " ".join(refused.output.split())  # as the console wrapped it
     assert refused.exit_code == 1 and "is refused: trigger id 'Festivals'" in said
+    from classifiers.taxonomy import PACKAGED
+
+    itself = runner.invoke(app, ["triggers", "check", str(PACKAGED)])  # the file in use, compared with itself
+    assert itself.exit_code == 1 and "is the file in use" in " ".join(itself.output.split())

@@ -65,10 +65,16 @@ def check(
 ) -> None:
     """Check an edited trigger taxonomy: refuse it with the reason if it does not compile, else tag recent stored
     posts with it and with the taxonomy in use, and show per trigger how many posts each tags. Writes nothing."""
-    from classifiers.taxonomy import TAXONOMY_ERRORS, load_taxonomy
+    from classifiers.taxonomy import PACKAGED, TAXONOMY_ERRORS, load_taxonomy
+    from monitor.config import get_settings
     from monitor.countries import validate_country
     from monitor.triggers import compare_taxonomies, current_taxonomy
 
+    in_use = get_settings().triggers_file or PACKAGED
+    if file.resolve() == Path(in_use).resolve():  # it would be compared with itself, and workers read it already
+        console.print(f"[red]{file} is the file in use:[/red] edit a copy, check the copy, then put it in place.",
+                      markup=True, highlight=False)
+        raise typer.Exit(1)
     try:
         edited = load_taxonomy(file)  # this process has read no earlier version of it: a broken file raises
     except TAXONOMY_ERRORS as exc:
