@@ -38,10 +38,9 @@ def ingest(
     rows = result.stored + result.duplicates + result.rejected
     console.print(f"{path.name}: {result.stored} stored, {result.duplicates} duplicate, "
                   f"{result.rejected} rejected in {seconds:.2f} s ({rows / max(seconds, 1e-9):,.0f} rows/s).")
-    if result.notices:
-        console.print(f"{result.notices} notice(s), such as unknown fields ignored, recorded beside them.")
     if result.rejected or result.notices:
-        console.print("Rejected rows and notices are recorded with their line numbers in the ingest_errors table.")
+        notices = f" and {result.notices} notice(s), such as unknown fields ignored," if result.notices else ""
+        console.print(f"Rejected rows{notices} are recorded with their line numbers in the ingest_errors table.")
     if classify and result.unclassified_post_ids:  # new ones, and any an earlier import stored but never sent
         classify_new(s, result.unclassified_post_ids)
 
