@@ -265,9 +265,8 @@ def render_card(card: dict) -> str:
               "ordinary mentions above gives the measured rate.",
               "- A linear model over surface features: it misses implicit or coded antisemitism it has not seen, and "
               "it can flag counter-speech that quotes antisemitic claims, and a claim that is only denied (\"Jews "
-              "don't control the media\") reads to it much like the claim: most such posts are flagged "
-              "(`classifiers/heldout/negations.jsonl` measures it). Scores are for triage by analysts, not "
-              "for automated decisions about people.",
+              "don't control the media\") reads to it much like the claim (`classifiers/heldout/negations.jsonl` "
+              "measures how often). Scores are for triage by analysts, not for automated decisions about people.",
               "- Russian, Armenian and German rest on seed examples written by the project (a few hundred rows per "
               "language at most, antisemitic and not); treat scores in those languages as indicative. Posts in "
               "other languages get `language_covered: false`.",

@@ -103,15 +103,15 @@ def test_ordinary_mentions_of_jewish_life_are_rarely_flagged(model):
 
 @pytest.mark.xfail(strict=True, reason=(
     "a known miss (issue 3: must not flag negations): the shipped model flags most of these denied claims (\"Jews "
-    "don't own the newspapers\"); a linear model over n-grams reads the claim's words, not the negation, and a trial "
-    "with negated seed rows alone moved it little (see the issue's note): it needs negation-scoped features"))
+    "don't own the newspapers\"); a linear model over n-grams reads the claim's words, not the negation"))
 def test_negated_claims_are_rarely_flagged(model):
     """Held-out negated claims about Jews (never trained on, never used to choose anything), none antisemitic."""
     from classifiers.data import negations_heldout_rows
 
     rows = negations_heldout_rows()
     preds = model.predict([r["text"] for r in rows], [r["lang"] for r in rows])
-    assert sum(p.antisemitic for p in preds) <= 0.1 * len(rows)
+    flagged = sum(p.antisemitic for p in preds)
+    assert flagged <= 0.1 * len(rows), f"{flagged} of {len(rows)} flagged"  # --runxfail prints it
 
 
 @pytest.mark.parametrize(("text", "lang"), ORDINARY)
