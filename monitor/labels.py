@@ -146,7 +146,8 @@ def _in_turn(groups: dict[tuple[str, str], list], limit: int, by_uncertainty: bo
     most uncertain (or, for the audit sample, goes through the groups in a random order)."""
     picked: list = []
     order = list(groups)
-    random.shuffle(order)
+    if not by_uncertainty:
+        random.shuffle(order)
     while len(picked) < limit and any(groups.values()):
         if by_uncertainty:
             order.sort(key=lambda k: (abs(groups[k][0][1].score - 0.5), k) if groups[k] else (1, k))

@@ -35,9 +35,6 @@ class RowError:
     notice: bool = False
 
 
-RAW_ROW_CHARS = 500  # how much of a bad row an error keeps: enough to find it, not a whole post
-
-
 @dataclass
 class FetchState:
     """What a source remembers between polls."""

@@ -33,7 +33,6 @@ import structlog
 
 from monitor.db import as_utc
 from monitor.language import normalise_code
-from monitor.sources import RAW_ROW_CHARS as _RAW_CHARS
 from monitor.sources import FetchError, FetchResult, FetchState, RawPost, RowError
 
 log = structlog.get_logger(__name__)
@@ -41,6 +40,7 @@ log = structlog.get_logger(__name__)
 FIELDS = frozenset({"id", "external_id", "text", "url", "title", "author", "published_at",
                     "lang", "language", "country"})
 SUFFIXES = (".jsonl", ".ndjson", ".csv")
+_RAW_CHARS = 500  # how much of a bad row an error keeps: enough to find it, not a whole post
 
 # Researchers' exports carry long texts; the csv module's default 128 KiB field cap is too low.
 csv.field_size_limit(16 * 1024 * 1024)
