@@ -101,18 +101,20 @@ def make_sources(session: Session) -> dict[str, list[tuple[int, str]]]:
     return out
 
 
-def generate(conn_url: str, posts: int, sources: dict[str, list[tuple[int, str]]], seed: int = 1) -> dict:
-    """COPY `posts` posts, their classifications and rollups; ids grow with published_at, as when ingested."""
+def generate(conn_url: str, posts: int, sources: dict[str, list[tuple[int, str]]], seed: int = 1,
+             days: int = DAYS) -> dict:
+    """COPY `posts` posts over `days` days, their classifications and rollups; ids grow with published_at, as when
+    ingested."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40))) for _ in range(4096)]
     authors = [f"{rng.getrandbits(256):064x}" for _ in range(20_000)]
-    day_str = [(FIRST_DAY + dt.timedelta(days=d)).isoformat() + " " for d in range(DAYS)]
+    day_str = [(FIRST_DAY + dt.timedelta(days=d)).isoformat() + " " for d in range(days)]
     clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(86400)]
     sets = trigger_sets(rng)
     set_p = np.array([p for *_, p in sets])
     weights = country_weights()
-    step = DAYS * 86400 / posts
+    step = days * 86400 / posts
     cells_of_day: dict[str, list] = {cc: [] for cc in COUNTRIES}
     rollup_lines: list[str] = []
     current_day = 0

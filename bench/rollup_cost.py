@@ -5,7 +5,7 @@
 
 A recompute reads every post of the day. Before stale marks (migration 0014) every classify batch
 (VIGIL_CLASSIFY_BATCH_SIZE posts) paid it for each day it touched; now one recompute serves
-the batches that marked the day meanwhile (bench/pipeline_day.py measures the difference). Creates a scratch database, migrates it,
+the batches that marked the day meanwhile (bench/pipeline_day.py times a one-day burst end to end). Creates a scratch database, migrates it,
 COPYs `--posts` posts over `--days` days in 30 countries of uneven size with their classifications (the
 generator of bench/api_latency.py), then times recompute_rollups for one day of the largest, a middle and a
 small country, `--repeat` times each (median printed), and drops the database.
@@ -36,7 +36,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
-    api_latency.DAYS = args.days  # the generator spreads the posts evenly over this many days
     day = api_latency.FIRST_DAY + dt.timedelta(days=args.days // 2)
     with api_latency.scratch_database(args.pg_url, keep=False) as url:
         psycopg_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -45,7 +44,7 @@ def main() -> None:
         with Session(engine) as session, session.begin():
             sources = api_latency.make_sources(session)
         print(f"generating {args.posts:,} posts over {args.days} days in {len(api_latency.COUNTRIES)} countries ...")
-        api_latency.generate(psycopg_url, args.posts, sources)
+        api_latency.generate(psycopg_url, args.posts, sources, days=args.days)
         api_latency.vacuum_analyze(psycopg_url)
         for country in (api_latency.COUNTRIES[0], api_latency.COUNTRIES[9], api_latency.COUNTRIES[-1]):
             seconds = []

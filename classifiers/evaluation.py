@@ -18,7 +18,7 @@ import numpy as np
 import structlog
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_curve
+from sklearn.metrics import brier_score_loss, precision_recall_curve
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -96,11 +96,10 @@ def recall_at_precision(y_true: Sequence[bool], scores: Sequence[float], minimum
 def calibration_error(y_true: Sequence[bool], scores: Sequence[float], bins: int = CALIBRATION_BINS) -> float:
     """Expected calibration error: over `bins` equal-width score bins, the gap between the mean score and the
     share of positives, weighted by the bin's share of the rows (0 for a perfectly calibrated probability)."""
-    y, s = np.asarray(y_true, dtype=float), np.asarray(scores, dtype=float)
+    y, s = np.asarray(y_true, dtype=float), np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     if not len(y):
         return float("nan")
     which = np.minimum((s * bins).astype(int), bins - 1)
-    counts = np.bincount(which, minlength=bins)
     gaps = np.abs(np.bincount(which, weights=s, minlength=bins) - np.bincount(which, weights=y, minlength=bins))
     return round(float(gaps.sum() / len(y)), 4)  # sum over bins of n_b/N * |mean score - observed share|
 
@@ -111,7 +110,7 @@ def protocol_metrics(y_true: Sequence[bool], scores: Sequence[float], flagged: S
     y, s = np.asarray(y_true, dtype=bool), np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     return {**metrics(y_true, scores, flagged),
             RECALL_AT_PRECISION: recall_at_precision(y_true, scores),
-            "brier": round(float(np.mean((s - y) ** 2)), 4) if len(y) else float("nan"),
+            "brier": round(float(brier_score_loss(y, s)), 4) if len(y) else float("nan"),
             "calibration_error": calibration_error(y, s)}
 
 

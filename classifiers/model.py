@@ -277,7 +277,8 @@ class Model:
         if self.categorizer is None:
             return ["classic_tropes"] * len(normalized)
         union = self.categorizer.named_steps["features"]
-        if tags is None or not isinstance(union, SplitOnceUnion):  # a categoriser pickled before it took tags
+        # No tags (training's version digest), or a categoriser pickled before SplitOnceUnion: it tags itself.
+        if tags is None or not isinstance(union, SplitOnceUnion):
             return [str(c) for c in self.categorizer[1:].predict(normalized)]
         return [str(c) for c in self.categorizer.named_steps["clf"].predict(union.transform(normalized, tags=tags))]
 
