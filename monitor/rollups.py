@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, select, text, tuple_
+from sqlalchemy import and_, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from monitor.db import advisory_xact_lock, insert_for
+from monitor.db import advisory_xact_lock, as_utc, insert_for
 from monitor.models import Classification, Post, Rollup, StaleDay
 
 ALL = "*"
@@ -163,6 +163,13 @@ def recompute_stale(session: Session, country: str, also: Iterable[dt.date] = ()
     if days:  # most recompute messages find their marks taken by an earlier one: nothing to do
         recompute_rollups(session, country, days)
     return days
+
+
+def lag_seconds(session: Session, now: dt.datetime) -> float:
+    """Seconds since the oldest stale mark was made (0 when no country-day lags; the marks carry the marking
+    worker's clock, so never below 0)."""
+    oldest = session.scalar(select(func.min(StaleDay.marked_at)))
+    return 0.0 if oldest is None else round(max((now - as_utc(oldest)).total_seconds(), 0.0), 1)
 
 
 def stale_countries(session: Session, marked_before: dt.datetime) -> list[str]:

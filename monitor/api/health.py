@@ -10,10 +10,10 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from kombu import Connection
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.db import as_utc
-from monitor.models import StaleDay
+from monitor import rollups
 
 log = structlog.get_logger(__name__)
 
@@ -38,16 +38,21 @@ class Health(BaseModel):
 
 
 def _database(request: Request) -> tuple[State, float | None]:
-    """SELECT the oldest stale rollup mark in a session of its own, closed at once (not the request's `Db`, whose
-    failure would be a 500); the state and how far the rollups are behind."""
+    """The database's state (SELECT 1, in a session of its own closed at once: not the request's `Db`, whose
+    failure would be a 500) and how far the rollups are behind (None when that cannot be read, e.g. a schema not
+    yet migrated: the API still serves, so that alone is no 503)."""
     try:
         with request.app.state.sessions() as session:
-            oldest = session.scalar(select(func.min(StaleDay.marked_at)))
+            session.execute(select(1))
+            try:
+                behind = rollups.lag_seconds(session, dt.datetime.now(dt.timezone.utc))
+            except SQLAlchemyError as exc:
+                log.warning("health_rollup_lag_unreadable", error=type(exc).__name__)
+                behind = None
     except Exception as exc:  # noqa: BLE001 - any failure is the answer, named in the log
         log.warning("health_database_error", error=type(exc).__name__)
         return "error", None
-    behind = 0.0 if oldest is None else (dt.datetime.now(dt.timezone.utc) - as_utc(oldest)).total_seconds()
-    return "ok", round(max(behind, 0.0), 1)  # the marks carry the marking worker's clock
+    return "ok", behind
 
 
 def _broker(request: Request) -> tuple[State, int | None]:
