@@ -238,23 +238,13 @@ def render_card(card: dict) -> str:
             f"{t} ({v['threshold']}, {v['positives']})" for t, v in learned.items()) or "none") + "; YAML terms only: "
             + (", ".join(card["trigger_learner"]["yaml_only"]) or "none") + " (of which no gain out of fold: "
             + (", ".join(card["trigger_learner"].get("no_gain_over_terms", [])) or "none") + ")."]
-    fps = card["scores"].get("neutral-heldout_false_positives")
-    if fps:
-        lines += ["", "Hand-written neutral posts never used in training (`classifiers/heldout/neutral.jsonl`), "
-                  "flagged / rows (highest score): " + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})"
-                                                                for lang, v in fps.items()) + "."]
-    mentions = card["scores"].get("mentions-heldout_false_positives")
-    if mentions:
-        lines += ["", "Hand-written ordinary mentions of Jews, Jewish life and Israel, short and long, never used in "
-                  "training or in any choice (`classifiers/heldout/mentions.jsonl`), flagged / rows (highest score): "
-                  + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})" for lang, v in mentions.items())
-                  + "."]
-    negations = card["scores"].get("negations-heldout_false_positives")
-    if negations:
-        lines += ["", "Hand-written negated claims about Jews (\"Jews don't own the newspapers\"), none antisemitic, "
-                  "never used in training or in any choice (`classifiers/heldout/negations.jsonl`), flagged / rows "
-                  "(highest score): " + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})"
-                                                  for lang, v in negations.items()) + "."]
+    from classifiers.data import HELDOUT_CHECKS
+
+    for name, what in HELDOUT_CHECKS.items():
+        if fps := card["scores"].get(f"{name}-heldout_false_positives"):
+            lines += ["", f"{what} (`classifiers/heldout/{name}.jsonl`), flagged / rows (highest score): "
+                      + ", ".join(f"{lang} {v['flagged']}/{v['rows']} ({v['max_score']})" for lang, v in fps.items())
+                      + "."]
     if card.get("reviews"):
         lines += _reviews_lines(card["reviews"])
     if card.get("evaluation"):

@@ -82,21 +82,37 @@ def seed_rows(split: str | None = None) -> list[dict]:
     return [r for r in rows if split is None or r["split"] == split]
 
 
+# The hand-written check sets in classifiers/heldout/, none antisemitic and never trained on: name -> what the model
+# card says of them. Training scores each (`<name>-heldout_false_positives`); reviewed labels never train on them.
+HELDOUT_CHECKS = {
+    "neutral": "Hand-written neutral posts never used in training",
+    "mentions": "Hand-written ordinary mentions of Jews, Jewish life and Israel, short and long, never used in "
+                "training or in any choice",
+    "negations": "Hand-written negated claims about Jews (\"Jews don't own the newspapers\"), none antisemitic, "
+                 "never used in training or in any choice",
+}
+
+
+def heldout_check_rows(name: str) -> list[dict]:
+    """The rows of the check set `name` of HELDOUT_CHECKS (ru/hy/en/de)."""
+    return read_jsonl(PACKAGE_DIR / "heldout" / f"{name}.jsonl", source=f"{name}-heldout")
+
+
 def neutral_heldout_rows() -> list[dict]:
-    """Hand-written neutral posts (ru/hy/en/de) kept out of all training: a check on false positives."""
-    return read_jsonl(PACKAGE_DIR / "heldout" / "neutral.jsonl", source="neutral-heldout")
+    """Hand-written neutral posts kept out of all training: a check on false positives."""
+    return heldout_check_rows("neutral")
 
 
 def mentions_heldout_rows() -> list[dict]:
-    """Hand-written ordinary mentions of Jews, Jewish life and Israel (ru/hy/en/de, short and long), kept out of
-    all training and of every choice: a check that naming Jews is not taken for hostility."""
-    return read_jsonl(PACKAGE_DIR / "heldout" / "mentions.jsonl", source="mentions-heldout")
+    """Ordinary mentions of Jews, Jewish life and Israel, kept out of all training and of every choice: a check that
+    naming Jews is not taken for hostility."""
+    return heldout_check_rows("mentions")
 
 
 def negations_heldout_rows() -> list[dict]:
-    """Hand-written negated claims about Jews ("Jews don't own the newspapers", ru/hy/en/de), none antisemitic,
-    kept out of all training and of every choice: a check that a denied claim is not taken for the claim."""
-    return read_jsonl(PACKAGE_DIR / "heldout" / "negations.jsonl", source="negations-heldout")
+    """Denied claims about Jews, kept out of all training and of every choice: a check that a denied claim is not
+    taken for the claim."""
+    return heldout_check_rows("negations")
 
 
 def data_file(path: str | Path, name: str) -> Path:

@@ -19,6 +19,7 @@ from classifiers.background import background_rows
 from classifiers.categories import ANTISEMITIC_CATEGORIES
 from classifiers.data import (
     HATEXPLAIN_VALIDATION_SOURCE,
+    HELDOUT_CHECKS,
     HELDOUT,
     TOXIGEN_OTHER_TARGET_WEIGHT,
     TOXIGEN_SOURCE,
@@ -26,10 +27,8 @@ from classifiers.data import (
     check_row,
     hash_split,
     hatexplain_jewish,
+    heldout_check_rows,
     isca_temporal,
-    mentions_heldout_rows,
-    negations_heldout_rows,
-    neutral_heldout_rows,
     rows_by_split,
     seed_rows,
     text_group,
@@ -274,7 +273,7 @@ def split_reviews(reviews: Iterable[dict], *, evaluated: Iterable[dict],
 
 
 def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
-            review_heldout: list[dict] | None) -> dict:
+            review_heldout: list[dict] | None, checks: dict[str, list[dict]]) -> dict:
     scores = {}
     if isca_test is not None:
         scores["isca-temporal"] = evaluate(model, isca_test)
@@ -286,9 +285,8 @@ def _scores(model: Model, *, heldout: list[dict], isca_test: list[dict] | None,
             scores[f"heldout-{lang}"] = evaluate(model, [r for r in heldout if (r.get("lang") or "?") == lang])
         scores["heldout_categories_f1"] = evaluate_categories(model, heldout)
         scores["heldout_triggers"] = evaluate_triggers(model, heldout)
-    scores["neutral-heldout_false_positives"] = evaluate_false_positives(model, neutral_heldout_rows())
-    scores["mentions-heldout_false_positives"] = evaluate_false_positives(model, mentions_heldout_rows())
-    scores["negations-heldout_false_positives"] = evaluate_false_positives(model, negations_heldout_rows())
+    for name, rows in checks.items():
+        scores[f"{name}-heldout_false_positives"] = evaluate_false_positives(model, rows)
     return scores
 
 
@@ -353,11 +351,11 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
                                "used": f"isca-temporal train years 2019-2021: {len(isca_fit)} fit rows, "
                                        f"{len(isca_validation)} validation rows (latest 15%) for the threshold"})
         train_rows, validation = threshold_split(train_rows, isca_fit, isca_validation + hatexplain_validation)
+    checks = {name: heldout_check_rows(name) for name in HELDOUT_CHECKS}  # read once: scored, kept from reviews
     review_train, review_heldout, review_card = [], None, None
     if reviews is not None:
         review_train, review_heldout, dropped = split_reviews(
-            reviews, evaluated=heldout + (isca_test or []) + neutral_heldout_rows() + mentions_heldout_rows()
-            + negations_heldout_rows(),
+            reviews, evaluated=heldout + (isca_test or []) + [r for rows in checks.values() for r in rows],
             trained=train_rows + (validation or []))
         review_train = [{**r, "weight": review_weight} for r in review_train]
         review_card = {"train": len(review_train), "heldout": len(review_heldout), "dropped_overlap": dropped,
@@ -368,7 +366,7 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
         fit_rows, fit_validation = train_rows + review_fit, validation + review_validation
     log.info("training", rows=len(fit_rows), validation=len(fit_validation or []), reviews=len(review_train))
     model = train(fit_rows, validation=fit_validation, **params)
-    scores = _scores(model, heldout=heldout, isca_test=isca_test, review_heldout=review_heldout)
+    scores = _scores(model, heldout=heldout, isca_test=isca_test, review_heldout=review_heldout, checks=checks)
     if review_card is not None:
         if not compare:
             review_card["comparison_skipped"] = "not requested (--no-compare)"
@@ -377,7 +375,8 @@ def train_and_evaluate(rows: Iterable[dict], out: str | Path, *, isca: str | Pat
         else:
             log.info("training without reviews for the comparison", rows=len(train_rows))
             baseline = train(train_rows, validation=validation, **params)
-            before = _scores(baseline, heldout=heldout, isca_test=isca_test, review_heldout=review_heldout)
+            before = _scores(baseline, heldout=heldout, isca_test=isca_test, review_heldout=review_heldout,
+                             checks=checks)
             review_card["comparison"] = compare_scores(before, scores)
         data_notes.append({"name": "analysts' reviewed labels (Vigil database, latest label per post)",
                            "licence": "project's own", "credit": "Vigil analysts",
