@@ -116,11 +116,13 @@ def _peers_sentence(evaluation: dict) -> str:
     status = evaluation["results"].get("peers")
     if not status:
         return ""
-    scored = [name for name, state in status.items() if state == "scored"]
+    from classifiers.peers import RULES
+
+    scored = [f"{name} ({RULES[name]})" if name in RULES else name for name, state in status.items()
+              if state == "scored"]
     missing = [f"{name} ({state})" for name, state in status.items() if state != "scored"]
     return (" Off-the-shelf offensive-language classifiers, pre-trained and never trained here, keep their own "
-            "decision rules (hatesonar: its top class is hate_speech, score its hate_speech confidence): "
-            + (f"scored: {', '.join(scored)}" if scored else "none scored")
+            "scores and decision rules: " + (f"scored: {', '.join(scored)}" if scored else "none scored")
             + (f"; left out: {'; '.join(missing)}" if missing else "") + ".")
 
 

@@ -44,6 +44,9 @@ def _hatesonar() -> Scorer:
 
 
 PEERS: dict[str, Callable[[], Scorer]] = {"alt_profanity_check": _alt_profanity_check, "hatesonar": _hatesonar}
+# Each peer's score and decision rule, as the model card states them.
+RULES = {"alt_profanity_check": "its predict_prob, flagged by its own predict",
+         "hatesonar": f"its {HATE_CLASS} confidence, flagged when {HATE_CLASS} is its top class"}
 
 
 def peer_scorers(peers: dict[str, Callable[[], Scorer]] | None = None) -> tuple[dict[str, Scorer], dict[str, str]]:

@@ -185,7 +185,8 @@ def test_the_card_lists_peer_rows_and_says_which_peers_were_left_out(model_dir):
     artifacts.record_evaluation(model_dir, results, "vigil evaluate -p isca-temporal")
     card = (model_dir / "MODEL_CARD.md").read_text()
     assert "| isca-temporal | hatesonar | 4 | 2 | 0.5 | 0.5 | 0.5 | 0.53 |" in card
-    assert "scored: hatesonar; left out: alt_profanity_check (not installed (profanity_check))." in card
+    assert ("scored: hatesonar (its hate_speech confidence, flagged when hate_speech is its top class); left out: "
+            "alt_profanity_check (not installed (profanity_check)).") in card
     assert "| peers |" not in card
 
 
