@@ -152,7 +152,7 @@ def test_stranded_posts_are_the_unclassified_ones_collected_in_the_window(db_ses
     assert stranded_post_ids(db_session, **window, after_id=first[-1]) == [posts["stranded too"]]
 
 
-def test_comparing_taxonomies_on_postgresql_reads_in_chunks_with_a_server_side_cursor(db_session, monkeypatch):
+def test_comparing_taxonomies_on_postgresql_tags_the_posts_chunk_by_chunk(db_session, monkeypatch):
     from classifiers import normalize
     from classifiers.taxonomy import load_taxonomy, parse_taxonomy
     from monitor.triggers import compare_taxonomies
