@@ -311,9 +311,12 @@ def tag_normalized(normalized: str, taxonomy: Taxonomy, on_date: dt.date | None 
 
 def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
               dates: Sequence[dt.date | None] | None = None) -> list[list[str]]:
-    """Trigger ids of each normalised text, in taxonomy order; the same as running every group's regex on every
-    text (`Trigger.matches`), but each distinct word of the batch is looked up once per process, each text's best
-    hit per group goes into one (texts, groups) array, and a group's regex runs only where a phrase may match."""
+    """Trigger ids of each normalised text, in taxonomy order, without those inactive on the text's date (`dates`,
+    when given; see only_active); the same as running every group's regex on every text (`Trigger.matches`), but
+    each distinct word of the batch is looked up once per process, each text's best hit per group goes into one
+    (texts, groups) array, and a group's regex runs only where a phrase may match."""
+    if dates is not None:
+        return only_active(taxonomy, tag_batch(texts, taxonomy), dates)
     texts = split_texts(texts)
     word_hits = list(map(taxonomy._word_hits.get, texts.words))  # None where not cached yet
     for i in [i for i, h in enumerate(word_hits) if h is None]:
@@ -327,9 +330,7 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
     np.maximum.at(best, (doc, values >> 2), (values & 3).astype(np.int8))
     matched: dict[int, list[int]] = {}  # text -> indexes of its matching triggers, ascending
     for ti, t in enumerate(taxonomy.triggers):
-        dated = dates is not None and (t.active_from or t.active_to)  # else active on every date
-        found = _found(t, [best[:, column[ti, gi]] for gi in range(len(t.groups))], texts, dates if dated else None)
-        for i in found:
+        for i in _found(t, [best[:, column[ti, gi]] for gi in range(len(t.groups))], texts):
             matched.setdefault(i, []).append(ti)
     out: list[list[str]] = [[] for _ in texts]
     ids = taxonomy.ids
@@ -338,12 +339,11 @@ def tag_batch(texts: Iterable[str], taxonomy: Taxonomy,
     return out
 
 
-def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts, dates: Sequence[dt.date | None] | None) -> list[int]:
+def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts) -> list[int]:
     """Indexes of the texts a trigger matches, from each group's best hit per text (`hit`, one array per group):
     every group sure, or else sure or matched by its regex. A group with a term that no word starts (the "" phrase
     key, e.g. "#tag") may match whatever the text's hits, so its regex is tried on every text not yet decided;
-    so are all the groups of a Trigger built without keys (its words have no hits). `dates` is None when the
-    trigger is active on every date."""
+    so are all the groups of a Trigger built without keys (its words have no hits)."""
     anywhere = ["" in k.phrase_keys for k in t.keys] if t.keys else [True] * len(t.groups)
     sure = np.ones(len(texts), dtype=bool)
     maybe = np.ones(len(texts), dtype=bool)
@@ -352,10 +352,8 @@ def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts, dates: Sequence
         if not always:
             maybe &= h > 0
     maybe &= ~sure
-    found = [i for i in np.flatnonzero(sure).tolist() if dates is None or t.is_active(dates[i])]
+    found = np.flatnonzero(sure).tolist()
     for i in np.flatnonzero(maybe).tolist():
-        if dates is not None and not t.is_active(dates[i]):
-            continue  # inactive on the text's date: no regex needs to run
         if all(h[i] == 2 or group.search(texts[i]) for h, group in zip(hit, t.groups, strict=True)):
             found.append(i)
     return found
@@ -363,8 +361,8 @@ def _found(t: Trigger, hit: list[np.ndarray], texts: SplitTexts, dates: Sequence
 
 def only_active(taxonomy: Taxonomy, tagged: Sequence[Sequence[str]],
                 dates: Sequence[dt.date | None] | None) -> list[list[str]]:
-    """Each text's trigger ids without those inactive on its date: `tag_batch(texts, taxonomy)` filtered so equals
-    `tag_batch(texts, taxonomy, dates)`, so one tagging serves both the dated triggers and the undated uses."""
+    """Each text's trigger ids without those inactive on its date, so one undated tagging serves both the dated
+    triggers and the undated uses (tag_batch with `dates` is this)."""
     dated = {t.id: t for t in taxonomy.triggers if t.active_from or t.active_to}
     if not dated or dates is None:
         return [list(tags) for tags in tagged]

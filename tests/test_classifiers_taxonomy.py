@@ -278,7 +278,7 @@ def test_a_broken_edit_keeps_the_last_taxonomy_that_compiled(tmp_path):
         load_taxonomy(never_good)
 
 
-def test_tags_made_without_dates_then_kept_if_active_equal_tagging_with_dates():
+def test_dated_tagging_equals_every_trigger_regex_on_every_text_on_its_date():
     import random
 
     from classifiers.normalize import normalize_batch
@@ -287,9 +287,10 @@ def test_tags_made_without_dates_then_kept_if_active_equal_tagging_with_dates():
     rng = random.Random(3)
     texts = normalize_batch([r["text"] for r in seed_rows()] + ["Gaza again", "ХАМАС и Газа", "covid lockdown"] * 5)
     dates = [rng.choice([None, dt.date(2019, 6, 1), dt.date(2021, 5, 10), dt.date(2024, 1, 1)]) for _ in texts]
+    by_regex = [[t.id for t in TAX.triggers if t.matches(text) and t.is_active(on)] for text, on in zip(texts, dates)]
+    assert tag_batch(texts, TAX, dates) == by_regex
     undated = tag_batch(texts, TAX)
-    assert only_active(TAX, undated, dates) == tag_batch(texts, TAX, dates)
-    assert only_active(TAX, undated, dates) != undated  # the dates did drop some triggers
+    assert only_active(TAX, undated, dates) == by_regex != undated  # the dates did drop some triggers
 
 
 def test_a_trigger_is_active_in_a_window_its_dates_overlap():
